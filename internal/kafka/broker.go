@@ -1,0 +1,59 @@
+package kafka
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Broker is the embedded Kafka-protocol broker of dev mode: one node on addr, keeping its
+// log and committed offsets under dataDir so a restart loses nothing.
+type Broker struct {
+	cluster *kfake.Cluster
+	addr    string
+}
+
+// BrokerOptions configure the embedded broker.
+type BrokerOptions struct {
+	Addr       string   // host:port; port 0 picks a free one
+	DataDir    string   // empty keeps everything in memory
+	Partitions int      // partitions of each seeded topic
+	Topics     []string // created on first start
+}
+
+// StartBroker starts the broker and returns once it accepts connections.
+func StartBroker(o BrokerOptions) (*Broker, error) {
+	host, port, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: broker address %q: %w", o.Addr, err)
+	}
+	var portNum int
+	if _, err := fmt.Sscanf(port, "%d", &portNum); err != nil {
+		return nil, fmt.Errorf("kafka: broker port %q: %w", port, err)
+	}
+	opts := []kfake.Opt{
+		kfake.Ports(portNum),
+		kfake.SeedTopics(int32(o.Partitions), o.Topics...),
+		kfake.ClusterID("barrage-dev"),
+		// kfake binds 127.0.0.1; honour another host when one is asked for.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort(host, port))
+		}),
+	}
+	if o.DataDir != "" {
+		opts = append(opts, kfake.DataDir(filepath.Clean(o.DataDir)))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: start broker on %s: %w", o.Addr, err)
+	}
+	return &Broker{cluster: c, addr: c.ListenAddrs()[0]}, nil
+}
+
+// Addr is the host:port clients dial.
+func (b *Broker) Addr() string { return b.addr }
+
+// Close stops the broker and writes its state to disk.
+func (b *Broker) Close() { b.cluster.Close() }

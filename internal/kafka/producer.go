@@ -1,0 +1,96 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+)
+
+// Producer hands accepted barrages to Kafka: idempotent, acknowledged by every in-sync
+// replica, keyed by room so a room's barrages keep their order within a partition.
+type Producer struct {
+	sync  sarama.SyncProducer
+	topic string
+}
+
+// NewProducer connects to brokers. cfg comes from NewConfig.
+func NewProducer(brokers []string, topic string, cfg *sarama.Config) (*Producer, error) {
+	c := *cfg
+	c.Producer.Idempotent = true
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	c.Producer.Retry.Max = 3
+	c.Producer.Retry.Backoff = 100 * time.Millisecond
+	c.Producer.Timeout = 5 * time.Second
+	c.Net.MaxOpenRequests = 1 // required for idempotence
+	c.Producer.Flush.Frequency = time.Millisecond
+	p, err := sarama.NewSyncProducer(brokers, &c)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: producer: %w: %w", ErrUnavailable, err)
+	}
+	return &Producer{sync: p, topic: topic}, nil
+}
+
+// Header is one extra Kafka record header, such as traceparent.
+type Header struct{ Key, Value string }
+
+// Produce writes b as a binary-mode CloudEvent record and returns once Kafka has
+// acknowledged it. When ctx ends first the outcome is unknown, and the error says so:
+// the caller answers 503 and the sender's retry is deduplicated by id downstream.
+func (p *Producer) Produce(ctx context.Context, b barrage.Barrage, extra ...Header) error {
+	msg, err := Record(p.topic, b, extra...)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := p.sync.SendMessage(msg)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("kafka: produce %s: %w: %w", b.ID, ErrUnavailable, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: produce %s: %w: %w", b.ID, ErrUnavailable, ctx.Err())
+	}
+}
+
+// Close flushes what is in flight and disconnects.
+func (p *Producer) Close() error { return p.sync.Close() }
+
+// Record builds the Kafka record for b: key = room, value = the barrage as JSON, and the
+// ce_ headers of a binary-mode CloudEvent.
+func Record(topic string, b barrage.Barrage, extra ...Header) (*sarama.ProducerMessage, error) {
+	value, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: encode %s: %w", b.ID, err)
+	}
+	headers := []sarama.RecordHeader{
+		{Key: []byte("ce_specversion"), Value: []byte("1.0")},
+		{Key: []byte("ce_id"), Value: []byte(b.ID)},
+		{Key: []byte("ce_source"), Value: []byte(barrage.EventSource)},
+		{Key: []byte("ce_type"), Value: []byte(barrage.EventType)},
+		{Key: []byte("ce_time"), Value: []byte(b.AcceptedAt.Format(time.RFC3339Nano))},
+		{Key: []byte("ce_subject"), Value: []byte(b.Room)},
+		{Key: []byte("content-type"), Value: []byte("application/json")},
+	}
+	for _, h := range extra {
+		headers = append(headers, sarama.RecordHeader{Key: []byte(h.Key), Value: []byte(h.Value)})
+	}
+	return &sarama.ProducerMessage{
+		Topic:     topic,
+		Key:       sarama.StringEncoder(b.Room),
+		Value:     sarama.ByteEncoder(value),
+		Headers:   headers,
+		Timestamp: b.AcceptedAt,
+	}, nil
+}
