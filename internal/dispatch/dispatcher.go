@@ -1,0 +1,192 @@
+// Package dispatch is the KafkaSource of places without Knative Eventing: a consumer
+// group reads the topic, each record goes to the sink as a CloudEvent over HTTP in binary
+// mode, failures are retried with backoff, and a record that still fails goes to a dead
+// letter topic. Only then is its offset marked, so nothing is dropped.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// Options are a KafkaSource's delivery settings.
+type Options struct {
+	Brokers         []string
+	Topic           string
+	ConsumerGroup   string
+	Sink            string        // where events are POSTed
+	Source          string        // the source attribute of wrapped records
+	Retry           int           // retries after the first attempt
+	BackoffDelay    time.Duration // the first retry's delay
+	Exponential     bool          // delay doubles per retry; otherwise it grows linearly
+	Timeout         time.Duration // per attempt
+	DeadLetterTopic string
+	InitialOldest   bool // start a new group at the oldest offset
+}
+
+// Hooks let callers count what happens; any may be nil.
+type Hooks struct {
+	Delivered    func(status int)
+	Retried      func(status int, err error)
+	DeadLettered func(reason string)
+}
+
+// Dispatcher runs the consumer group until its context ends.
+type Dispatcher struct {
+	opts   Options
+	cfg    *sarama.Config
+	client *http.Client
+	log    *slog.Logger
+	hooks  Hooks
+	dlq    sarama.SyncProducer
+}
+
+// New builds a dispatcher. cfg carries the connection settings (SASL, TLS).
+func New(opts Options, cfg *sarama.Config, log *slog.Logger, hooks Hooks) (*Dispatcher, error) {
+	c := *cfg
+	c.Consumer.Offsets.AutoCommit.Enable = true
+	c.Consumer.Offsets.AutoCommit.Interval = time.Second
+	c.Consumer.Return.Errors = true
+	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
+	c.Consumer.Offsets.Initial = sarama.OffsetNewest
+	if opts.InitialOldest {
+		c.Consumer.Offsets.Initial = sarama.OffsetOldest
+	}
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Return.Successes = true
+	c.Producer.Idempotent = true
+	c.Producer.Retry.Max = 5
+	c.Net.MaxOpenRequests = 1
+	if opts.Timeout <= 0 {
+		return nil, errors.New("dispatch: timeout must be positive")
+	}
+	return &Dispatcher{
+		opts:   opts,
+		cfg:    &c,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}},
+		log:    log,
+		hooks:  hooks,
+	}, nil
+}
+
+// Run consumes until ctx ends, rejoining the group after every rebalance.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	dlq, err := sarama.NewSyncProducer(d.opts.Brokers, d.cfg)
+	if err != nil {
+		return fmt.Errorf("dispatch: dead letter producer: %w", err)
+	}
+	d.dlq = dlq
+	defer dlq.Close()
+	group, err := sarama.NewConsumerGroup(d.opts.Brokers, d.opts.ConsumerGroup, d.cfg)
+	if err != nil {
+		return fmt.Errorf("dispatch: consumer group %s: %w", d.opts.ConsumerGroup, err)
+	}
+	defer group.Close()
+	go func() {
+		for err := range group.Errors() {
+			d.log.Warn("consumer group error", "err", err)
+		}
+	}()
+	for ctx.Err() == nil {
+		if err := group.Consume(ctx, []string{d.opts.Topic}, d); err != nil {
+			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+				return nil
+			}
+			d.log.Warn("consume", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	return nil
+}
+
+// Setup is called by sarama when a new session starts.
+func (d *Dispatcher) Setup(s sarama.ConsumerGroupSession) error {
+	d.log.Info("partitions assigned", "claims", s.Claims())
+	return nil
+}
+
+// Cleanup is called by sarama when a session ends.
+func (d *Dispatcher) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+// ConsumeClaim delivers a partition's records in order, one at a time, as a KafkaSource
+// with ordered delivery does.
+func (d *Dispatcher) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	for {
+		select {
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			if err := d.handle(s.Context(), m); err != nil {
+				return nil // the session ended; the record is redelivered to whoever owns it next
+			}
+			s.MarkMessage(m, "")
+		case <-s.Context().Done():
+			return nil
+		}
+	}
+}
+
+// handle returns only once the record is delivered or dead-lettered, or ctx ended.
+func (d *Dispatcher) handle(ctx context.Context, m *sarama.ConsumerMessage) error {
+	e, err := ToEvent(m, d.opts.Source)
+	if err != nil {
+		return d.deadLetter(ctx, m, err.Error(), 0)
+	}
+	var last error
+	status := 0
+	for attempt := 0; attempt <= d.opts.Retry; attempt++ {
+		if attempt > 0 {
+			if d.hooks.Retried != nil {
+				d.hooks.Retried(status, last)
+			}
+			if err := sleep(ctx, d.backoff(attempt)); err != nil {
+				return err
+			}
+		}
+		status, last = d.post(ctx, e)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if last == nil {
+			if d.hooks.Delivered != nil {
+				d.hooks.Delivered(status)
+			}
+			return nil
+		}
+		if !retryable(status) {
+			break
+		}
+	}
+	return d.deadLetter(ctx, m, last.Error(), status)
+}
+
+// backoff follows Knative's delivery spec: exponential is delay·2^n, linear is delay·n.
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	if d.opts.Exponential {
+		return time.Duration(float64(d.opts.BackoffDelay) * math.Pow(2, float64(attempt-1)))
+	}
+	return d.opts.BackoffDelay * time.Duration(attempt)
+}
+
+// retryable is KafkaSource's rule: 5xx, 404, 408, 409, 429 and transport errors (status 0).
+func retryable(status int) bool {
+	switch {
+	case status == 0, status >= 500:
+		return true
+	case status == http.StatusNotFound, status == http.StatusRequestTimeout,
+		status == http.StatusConflict, status == http.StatusTooManyRequests:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,141 @@
+// Package processor is the seed's barrage-manager: a CloudEvents receiver that validates
+// each barrage, masks sensitive words and stores it idempotently. It answers 2xx only
+// once the write is durable, 4xx for an event that can never be valid (the event driver
+// then dead-letters it), and 5xx for a failure worth retrying.
+package processor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/store"
+)
+
+// Hooks let callers observe outcomes; any may be nil.
+type Hooks struct {
+	// Stored is called once a batch is durable, with every barrage in it, new or not.
+	Stored     func(bs []barrage.Barrage)
+	Duplicates func(n int)
+	Rejected   func(reason string)
+	Failed     func(err error)
+}
+
+// Processor receives events and writes barrages through a group-committing writer, so
+// concurrent requests share one store write.
+type Processor struct {
+	store  store.Store
+	masker *Masker
+	log    *slog.Logger
+	hooks  Hooks
+
+	pending chan write
+	wg      sync.WaitGroup
+	stop    chan struct{}
+}
+
+type write struct {
+	b    barrage.Barrage
+	done chan error
+}
+
+// New starts the writer; Close stops it.
+func New(s store.Store, sensitiveWords []string, log *slog.Logger, hooks Hooks) *Processor {
+	p := &Processor{
+		store:   s,
+		masker:  NewMasker(sensitiveWords),
+		log:     log,
+		hooks:   hooks,
+		pending: make(chan write, store.MaxBatch),
+		stop:    make(chan struct{}),
+	}
+	p.wg.Add(1)
+	go p.writeLoop()
+	return p
+}
+
+// Close waits for the writer to finish what it holds.
+func (p *Processor) Close() {
+	close(p.stop)
+	p.wg.Wait()
+}
+
+// Process moderates b and stores it, returning once it is durable.
+func (p *Processor) Process(ctx context.Context, b barrage.Barrage) error {
+	b.Text = p.masker.Mask(b.Text)
+	w := write{b: b, done: make(chan error, 1)}
+	select {
+	case p.pending <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.stop:
+		return errors.New("processor: shutting down")
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		// The write may still land; a retry is deduplicated by id.
+		return ctx.Err()
+	}
+}
+
+// writeLoop takes whatever is waiting, up to a batch, and stores it in one Put.
+func (p *Processor) writeLoop() {
+	defer p.wg.Done()
+	batch := make([]write, 0, store.MaxBatch)
+	for {
+		select {
+		case w := <-p.pending:
+			batch = append(batch[:0], w)
+		case <-p.stop:
+			return
+		}
+	drain:
+		for len(batch) < store.MaxBatch {
+			select {
+			case w := <-p.pending:
+				batch = append(batch, w)
+			default:
+				break drain
+			}
+		}
+		p.flush(batch)
+	}
+}
+
+func (p *Processor) flush(batch []write) {
+	bs := make([]barrage.Barrage, len(batch))
+	for i, w := range batch {
+		bs[i] = w.b
+	}
+	// Detached from any one request: a batch serves several, and a half-done write helps no one.
+	stored, err := p.store.Put(context.Background(), bs)
+	for _, w := range batch {
+		w.done <- err
+	}
+	if err != nil {
+		p.log.Warn("store write failed", "barrages", len(bs), "err", err)
+		if p.hooks.Failed != nil {
+			p.hooks.Failed(err)
+		}
+		return
+	}
+	if p.hooks.Duplicates != nil && stored < len(bs) {
+		p.hooks.Duplicates(len(bs) - stored)
+	}
+	if p.hooks.Stored != nil {
+		p.hooks.Stored(bs)
+	}
+}
+
+// Handler serves the CloudEvents endpoint and the dead letter endpoint.
+func (p *Processor) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", p.receive)
+	mux.HandleFunc("POST /dead-letter", p.receiveDeadLetter)
+	return mux
+}
