@@ -88,6 +88,7 @@ type Dispatch struct {
 	ConsumerGroup   string        // BARRAGE_CONSUMER_GROUP
 	RetryCount      int           // BARRAGE_RETRY_COUNT (k8s.aliyun.com/retry-count)
 	RetryInterval   time.Duration // BARRAGE_RETRY_INTERVAL (k8s.aliyun.com/retry-interval)
+	BackoffPolicy   string        // BARRAGE_BACKOFF_POLICY: exponential or linear, as delivery.backoffPolicy
 	RequestTimeout  time.Duration // BARRAGE_REQUEST_TIMEOUT (k8s.aliyun.com/req-timeout)
 	DeadLetterTopic string        // BARRAGE_DEAD_LETTER_TOPIC
 	InitialOffset   string        // BARRAGE_INITIAL_OFFSET: earliest or latest
@@ -183,6 +184,7 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		ConsumerGroup:   p.str("BARRAGE_CONSUMER_GROUP", "barrage-info-consumer"),
 		RetryCount:      p.int("BARRAGE_RETRY_COUNT", 5, 0, 100),
 		RetryInterval:   p.duration("BARRAGE_RETRY_INTERVAL", 2*time.Second),
+		BackoffPolicy:   p.oneOf("BARRAGE_BACKOFF_POLICY", "exponential", "exponential", "linear"),
 		RequestTimeout:  p.duration("BARRAGE_REQUEST_TIMEOUT", 60*time.Second),
 		DeadLetterTopic: p.str("BARRAGE_DEAD_LETTER_TOPIC", "barrage-info-dead-letter"),
 		InitialOffset:   p.oneOf("BARRAGE_INITIAL_OFFSET", "earliest", "earliest", "latest"),

@@ -78,4 +78,4 @@ func (s *scramConversation) Begin(user, password, authzID string) error {
 }
 
 func (s *scramConversation) Step(challenge string) (string, error) { return s.conv.Step(challenge) }
-func (s *scramConversation) Done() bool                           { return s.conv.Done() }
+func (s *scramConversation) Done() bool                            { return s.conv.Done() }

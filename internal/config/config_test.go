@@ -1,0 +1,101 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse(RoleDev, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.DevPorts.Processor != 8081 || c.Broker.Addr != "127.0.0.1:9092" {
+		t.Fatalf("ports: %+v", c)
+	}
+	if c.Kafka.Topic != "barrage-info" || c.Dispatch.ConsumerGroup != "barrage-info-consumer" {
+		t.Fatalf("kafka names: %+v %+v", c.Kafka, c.Dispatch)
+	}
+	if c.Dispatch.RetryCount != 5 || c.Dispatch.RetryInterval != 2*time.Second || c.Dispatch.RequestTimeout != time.Minute {
+		t.Fatalf("delivery: %+v", c.Dispatch)
+	}
+	if c.OTS.Enabled() || c.DataDir != "./data" || c.Retention != 7*24*time.Hour {
+		t.Fatalf("store: %+v", c)
+	}
+}
+
+func TestParseSeedVariables(t *testing.T) {
+	c, err := Parse(RoleHomePage, env(map[string]string{
+		"KAFKA_SERVER": "10.0.0.1:9093, 10.0.0.2:9093", "KAFKA_USER": "u", "KAFKA_PWD": "p", "KAFKA_TOPIC": "t",
+		"OTS_ENDPOINT": "https://barrage.cn-hangzhou.ots.aliyuncs.com", "OTS_INSTANCENAME": "barrage",
+		"TABLE_NAME": "barrage", "OTS_KEYID": "id", "OTS_SECRET": "s3cret",
+		"TRACE_NAME1": "sender", "PARENT_SPAN": "barrage-sender", "SUB_SPAN2": "result",
+		"BARRAGE_REQUEST_TIMEOUT": "60", // the seed's annotations give plain seconds
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Kafka.Brokers) != 2 || c.Kafka.Brokers[1] != "10.0.0.2:9093" || c.Kafka.Topic != "t" {
+		t.Fatalf("kafka: %+v", c.Kafka)
+	}
+	if !c.OTS.Enabled() || c.OTS.Secret != "s3cret" {
+		t.Fatalf("ots: %+v", c.OTS)
+	}
+	if c.Tracing.SpanNames["TRACE_NAME1"] != "sender" || c.Tracing.SpanNames["SUB_SPAN2"] != "result" {
+		t.Fatalf("span names: %v", c.Tracing.SpanNames)
+	}
+	if c.Dispatch.RequestTimeout != time.Minute {
+		t.Fatalf("timeout: %v", c.Dispatch.RequestTimeout)
+	}
+	if got := c.Secrets(); len(got) != 2 {
+		t.Fatalf("secrets: %v", got)
+	}
+}
+
+func TestParseErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		role Role
+		env  map[string]string
+		want string
+	}{
+		{"bad port", RoleDev, map[string]string{"PORT": "http"}, "PORT"},
+		{"port out of range", RoleDev, map[string]string{"PORT": "70000"}, "PORT"},
+		{"bad retry count", RoleDev, map[string]string{"BARRAGE_RETRY_COUNT": "-1"}, "BARRAGE_RETRY_COUNT"},
+		{"bad duration", RoleDev, map[string]string{"BARRAGE_RETRY_INTERVAL": "soon"}, "BARRAGE_RETRY_INTERVAL"},
+		{"bad bool", RoleDev, map[string]string{"BARRAGE_LOAD_SENDER": "maybe"}, "BARRAGE_LOAD_SENDER"},
+		{"bad sink", RoleDev, map[string]string{"K_SINK": "processor"}, "K_SINK"},
+		{"bad ots endpoint", RoleDev, map[string]string{"OTS_ENDPOINT": "::"}, "OTS_ENDPOINT"},
+		{"ots without key", RoleDev, map[string]string{"OTS_ENDPOINT": "https://x.ots.aliyuncs.com", "OTS_INSTANCENAME": "i", "OTS_SECRET": "s"}, "OTS_KEYID"},
+		{"user without password", RoleDev, map[string]string{"KAFKA_USER": "u"}, "KAFKA_PWD"},
+		{"homepage without brokers", RoleHomePage, nil, "KAFKA_SERVER"},
+		{"dispatcher without sink", RoleDispatcher, map[string]string{"KAFKA_SERVER": "k:9092"}, "K_SINK"},
+		{"unknown log level", RoleDev, map[string]string{"BARRAGE_LOG_LEVEL": "loud"}, "BARRAGE_LOG_LEVEL"},
+		{"unknown backoff", RoleDev, map[string]string{"BARRAGE_BACKOFF_POLICY": "random"}, "BARRAGE_BACKOFF_POLICY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.role, env(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one naming %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestParseRole(t *testing.T) {
+	for in, want := range map[string]Role{"": RoleDev, "manager": RoleProcessor, "HomePage": RoleHomePage, "broker": RoleBroker} {
+		if got, err := ParseRole(in); err != nil || got != want {
+			t.Errorf("ParseRole(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseRole("frontend"); err == nil {
+		t.Error("ParseRole accepted an unknown role")
+	}
+}
