@@ -1,0 +1,283 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/store"
+)
+
+// memSource keeps records in memory with fixed-width cursors, as the store contract asks.
+type memSource struct {
+	mu   sync.Mutex
+	rows []store.Record
+}
+
+func (m *memSource) add(room string, n int) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for range n {
+		b, _ := barrage.Accept(room, barrage.Draft{Text: "x"}, time.Now())
+		m.rows = append(m.rows, store.Record{Barrage: b, Cursor: store.Cursor(fmt.Sprintf("%016x", len(m.rows)+1))})
+		ids = append(ids, b.ID)
+	}
+	return ids
+}
+
+func (m *memSource) After(_ context.Context, room string, after store.Cursor, limit int) ([]store.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Record
+	for _, r := range m.rows {
+		if r.Room == room && r.Cursor > after && len(out) < limit {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (m *memSource) Latest(_ context.Context, room string, n int) ([]store.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Record
+	for i := len(m.rows) - 1; i >= 0 && len(out) < n; i-- {
+		if m.rows[i].Room == room {
+			out = append([]store.Record{m.rows[i]}, out...)
+		}
+	}
+	return out, nil
+}
+
+func newTestHub(t *testing.T, src Source, opts Options, hooks Hooks) (*Hub, *httptest.Server) {
+	t.Helper()
+	hub := New(src, opts, slog.New(slog.NewTextHandler(io.Discard, nil)), hooks)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := hub.Subscribe(w, r, strings.TrimPrefix(r.URL.Path, "/")); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(func() { hub.Close(); srv.Close() })
+	return hub, srv
+}
+
+// viewer reads a stream and collects barrage ids in arrival order.
+type viewer struct {
+	mu     sync.Mutex
+	ids    []string
+	lastID string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func watch(t *testing.T, url, lastEventID string) *viewer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("status %d, type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	v := &viewer{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(v.done)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<22)
+		var event, id, data string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				id = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				event = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				data = line[6:]
+			case line == "":
+				if event == "barrage" {
+					v.add(t, id, data)
+				}
+				event, id, data = "", "", ""
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-v.done })
+	return v
+}
+
+func (v *viewer) add(t *testing.T, id, data string) {
+	var recs []store.Record
+	if err := json.Unmarshal([]byte(data), &recs); err != nil {
+		t.Errorf("batch is not JSON: %v", err)
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, r := range recs {
+		v.ids = append(v.ids, r.ID)
+	}
+	v.lastID = id
+}
+
+func (v *viewer) snapshot() ([]string, string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]string(nil), v.ids...), v.lastID
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func exactlyOnce(t *testing.T, got, want []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+	}
+	for _, id := range want {
+		if seen[id] != 1 {
+			t.Fatalf("%s received %d times", id, seen[id])
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("received %d barrages, want %d", len(got), len(want))
+	}
+}
+
+func TestViewersGetEachBarrageOnce(t *testing.T) {
+	src := &memSource{}
+	src.add("room", 3) // history before anyone watches is not streamed
+	hub, srv := newTestHub(t, src, Options{PollInterval: 10 * time.Millisecond}, Hooks{})
+	a, b := watch(t, srv.URL+"/room", ""), watch(t, srv.URL+"/room", "")
+	var want []string
+	for range 20 {
+		want = append(want, src.add("room", 7)...)
+		hub.Notify("room")
+	}
+	src.add("other", 5)
+	for _, v := range []*viewer{a, b} {
+		waitFor(t, "all barrages", func() bool { ids, _ := v.snapshot(); return len(ids) >= len(want) })
+		ids, _ := v.snapshot()
+		exactlyOnce(t, ids, want)
+	}
+}
+
+func TestResumeGetsExactlyWhatWasMissed(t *testing.T) {
+	src := &memSource{}
+	hub, srv := newTestHub(t, src, Options{PollInterval: 5 * time.Millisecond}, Hooks{})
+	first := watch(t, srv.URL+"/room", "")
+	src.add("room", 10)
+	hub.Notify("room")
+	waitFor(t, "first batch", func() bool { ids, _ := first.snapshot(); return len(ids) == 10 })
+	_, last := first.snapshot()
+	first.cancel()
+	<-first.done
+
+	// While the viewer is away, and while it reconnects, barrages keep coming.
+	missed := src.add("room", 25)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	var more []string
+	var moreMu sync.Mutex
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ids := src.add("room", 1)
+			moreMu.Lock()
+			more = append(more, ids...)
+			moreMu.Unlock()
+			hub.Notify("room")
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	again := watch(t, srv.URL+"/room", last)
+	// Keep writing across the seam until live events have followed the replay.
+	waitFor(t, "live events after the replay", func() bool { ids, _ := again.snapshot(); return len(ids) > len(missed)+5 })
+	close(stop)
+	<-stopped
+	moreMu.Lock()
+	all := append(append([]string(nil), missed...), more...)
+	moreMu.Unlock()
+	waitFor(t, "resumed stream to catch up", func() bool { ids, _ := again.snapshot(); return len(ids) >= len(all) })
+	ids, _ := again.snapshot()
+	exactlyOnce(t, ids, all)
+}
+
+// TestStalledViewerIsEvicted: a viewer that never reads is cut off, and the others keep
+// getting every barrage meanwhile.
+func TestStalledViewerIsEvicted(t *testing.T) {
+	src := &memSource{}
+	evicted := make(chan string, 1)
+	hub, srv := newTestHub(t, src, Options{PollInterval: 5 * time.Millisecond, WriteTimeout: 200 * time.Millisecond},
+		Hooks{Evicted: func(room string) { evicted <- room }})
+	healthy := watch(t, srv.URL+"/room", "")
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4096)
+	}
+	fmt.Fprintf(conn, "GET /room HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	waitFor(t, "two viewers", func() bool {
+		hub.mu.Lock()
+		defer hub.mu.Unlock()
+		f := hub.feeds["room"]
+		return f != nil && f.viewers == 2
+	})
+
+	var want []string
+	deadline := time.After(20 * time.Second)
+	for done := false; !done; {
+		want = append(want, src.add("room", 50)...)
+		hub.Notify("room")
+		select {
+		case <-evicted:
+			done = true
+		case <-deadline:
+			t.Fatal("stalled viewer was never evicted")
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	waitFor(t, "healthy viewer to get everything", func() bool { ids, _ := healthy.snapshot(); return len(ids) >= len(want) })
+	ids, _ := healthy.snapshot()
+	exactlyOnce(t, ids, want)
+	waitFor(t, "evicted viewer to be released", func() bool {
+		hub.mu.Lock()
+		defer hub.mu.Unlock()
+		return hub.feeds["room"].viewers == 1
+	})
+}
