@@ -106,6 +106,11 @@ type HomePage struct {
 	LoadMaxDuration   time.Duration // BARRAGE_LOAD_MAX_DURATION
 	AllowedOrigins    []string      // BARRAGE_ALLOWED_ORIGINS
 	PollInterval      time.Duration // BARRAGE_POLL_INTERVAL: how often a room's feed reads the store
+	SendsPerSecond    float64       // BARRAGE_RATE_LIMIT: barrages per second per client; 0 is off
+	SendBurst         int           // BARRAGE_RATE_BURST
+	StreamsPerClient  int           // BARRAGE_MAX_STREAMS_PER_CLIENT
+	ViewersPerRoom    int           // BARRAGE_MAX_VIEWERS_PER_ROOM
+	ClientIPHeader    string        // BARRAGE_CLIENT_IP_HEADER: set by a trusted proxy, e.g. X-Forwarded-For
 }
 
 // Broker is the embedded Kafka-protocol broker.
@@ -196,6 +201,11 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		LoadMaxDuration:   p.duration("BARRAGE_LOAD_MAX_DURATION", time.Minute),
 		AllowedOrigins:    p.list("BARRAGE_ALLOWED_ORIGINS"),
 		PollInterval:      p.duration("BARRAGE_POLL_INTERVAL", 250*time.Millisecond),
+		SendsPerSecond:    float64(p.int("BARRAGE_RATE_LIMIT", 10, 0, 1_000_000)),
+		SendBurst:         p.int("BARRAGE_RATE_BURST", 20, 1, 1_000_000),
+		StreamsPerClient:  p.int("BARRAGE_MAX_STREAMS_PER_CLIENT", 32, 0, 1_000_000),
+		ViewersPerRoom:    p.int("BARRAGE_MAX_VIEWERS_PER_ROOM", 20000, 1, 10_000_000),
+		ClientIPHeader:    p.str("BARRAGE_CLIENT_IP_HEADER", ""),
 	}
 	c.Broker = Broker{
 		Addr:       p.str("BARRAGE_BROKER_ADDR", "127.0.0.1:9092"),
