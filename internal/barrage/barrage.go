@@ -36,6 +36,9 @@ type Barrage struct {
 	Color      string    `json:"color"`
 	Mode       Mode      `json:"mode"`
 	AcceptedAt time.Time `json:"acceptedAt"`
+	// TraceParent is the W3C trace context of the step that last handled the barrage, so
+	// each later step, up to the live stream, continues or links to the same trace.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // Draft is what a sender submits: the send body before it is accepted.

@@ -122,6 +122,7 @@ type Broker struct {
 // Tracing is the seed's tracing endpoint and span names.
 type Tracing struct {
 	Endpoint  string            // TRACING
+	UseOTEL   bool              // OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set instead
 	SpanNames map[string]string // TRACE_NAME*, PARENT_SPAN, SUB_SPAN* as written
 }
 
@@ -211,7 +212,14 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		Addr:       p.str("BARRAGE_BROKER_ADDR", "127.0.0.1:9092"),
 		Partitions: p.int("BARRAGE_BROKER_PARTITIONS", 4, 1, 1024),
 	}
-	c.Tracing = Tracing{Endpoint: p.url("TRACING"), SpanNames: spanNames(getenv)}
+	c.Tracing = Tracing{
+		Endpoint:  p.url("TRACING"),
+		UseOTEL:   getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "",
+		SpanNames: spanNames(getenv),
+	}
+	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") {
+		c.Tracing.Endpoint, c.Tracing.UseOTEL = "", false
+	}
 	c.PodName = p.str("POD_NAME", "")
 	c.Namespace = p.str("POD_NAMESPACE", "")
 	c.DevPorts = DevPorts{

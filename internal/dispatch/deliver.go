@@ -26,6 +26,9 @@ func (d *Dispatcher) post(ctx context.Context, e cloudevents.Event) (int, error)
 	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
 		return 0, fmt.Errorf("dispatch: encode %s: %w", e.ID(), err)
 	}
+	if tp := d.opts.Tracing.Inject(ctx); tp != "" {
+		req.Header.Set("traceparent", tp)
+	}
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("dispatch: post %s: %w", e.ID(), err)

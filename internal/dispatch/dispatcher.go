@@ -14,6 +14,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/barrage-live/barrage/internal/telemetry"
 )
 
 // Options are a KafkaSource's delivery settings.
@@ -29,6 +33,7 @@ type Options struct {
 	Timeout         time.Duration // per attempt
 	DeadLetterTopic string
 	InitialOldest   bool // start a new group at the oldest offset
+	Tracing         *telemetry.Tracing
 }
 
 // Hooks let callers count what happens; any may be nil.
@@ -66,6 +71,9 @@ func New(opts Options, cfg *sarama.Config, log *slog.Logger, hooks Hooks) (*Disp
 	c.Net.MaxOpenRequests = 1
 	if opts.Timeout <= 0 {
 		return nil, errors.New("dispatch: timeout must be positive")
+	}
+	if opts.Tracing == nil {
+		opts.Tracing, _ = telemetry.NewTracing(context.Background(), telemetry.TracingOptions{})
 	}
 	return &Dispatcher{
 		opts:   opts,
@@ -139,6 +147,12 @@ func (d *Dispatcher) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.Co
 
 // handle returns only once the record is delivered or dead-lettered, or ctx ended.
 func (d *Dispatcher) handle(ctx context.Context, m *sarama.ConsumerMessage) error {
+	ctx, span := d.opts.Tracing.Provider.Tracer("dispatcher").Start(
+		d.opts.Tracing.Extract(ctx, header(m, "traceparent")), "dispatch",
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.kafka.partition", fmt.Sprint(m.Partition)),
+			attribute.Int64("messaging.kafka.offset", m.Offset)))
+	defer span.End()
 	e, err := ToEvent(m, d.opts.Source)
 	if err != nil {
 		return d.deadLetter(ctx, m, err.Error(), 0)
@@ -189,4 +203,13 @@ func retryable(status int) bool {
 		return true
 	}
 	return false
+}
+
+func header(m *sarama.ConsumerMessage, key string) string {
+	for _, h := range m.Headers {
+		if h != nil && string(h.Key) == key {
+			return string(h.Value)
+		}
+	}
+	return ""
 }

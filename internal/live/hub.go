@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/r3labs/sse/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/barrage-live/barrage/internal/store"
+	"github.com/barrage-live/barrage/internal/telemetry"
 )
 
 // Source is what a feed reads: the store, or anything that keeps its cursor contract.
@@ -33,6 +36,7 @@ type Options struct {
 	ReplayLimit   int           // most records replayed to a viewer who resumes (5000)
 	Linger        time.Duration // how long a feed outlives its last viewer (10s)
 	MaxPerRoom    int           // viewers of one room on this server (20000)
+	Tracing       *telemetry.Tracing
 }
 
 func (o *Options) defaults() {
@@ -55,13 +59,16 @@ func (o *Options) defaults() {
 	if o.MaxPerRoom <= 0 {
 		o.MaxPerRoom = 20000
 	}
+	if o.Tracing == nil {
+		o.Tracing, _ = telemetry.NewTracing(context.Background(), telemetry.TracingOptions{Names: telemetry.NamesFrom(nil)})
+	}
 }
 
 // Hooks let callers count what happens; any may be nil.
 type Hooks struct {
-	Published func(room string, recs []store.Record) // a batch went out to the room's viewers
-	Connected func(room string, delta int)           // a viewer joined (+1) or left (-1)
-	Evicted   func(room string)                      // a viewer too slow to keep up was cut off
+	Published func(room string, recs []store.Record, viewers int) // a batch went out to the room's viewers
+	Connected func(room string, delta int)                        // a viewer joined (+1) or left (-1)
+	Evicted   func(room string)                                   // a viewer too slow to keep up was cut off
 }
 
 // ErrRoomFull is returned when a room has as many viewers as this server allows.
@@ -263,7 +270,8 @@ func (h *Hub) poll(f *feed) {
 }
 
 func (h *Hub) publish(f *feed, recs []store.Record) {
-	data, err := json.Marshal(recs)
+	h.traceResult(f.room, recs)
+	data, err := json.Marshal(viewable(recs))
 	if err != nil {
 		h.log.Error("encode batch", "room", f.room, "err", err)
 		return
@@ -275,8 +283,36 @@ func (h *Hub) publish(f *feed, recs []store.Record) {
 	f.delivered.Add(int64(len(recs)))
 	h.sse.Publish(f.room, &sse.Event{ID: []byte(c), Event: eventBarrage, Data: data})
 	if h.hooks.Published != nil {
-		h.hooks.Published(f.room, recs)
+		h.mu.Lock()
+		viewers := f.viewers
+		h.mu.Unlock()
+		h.hooks.Published(f.room, recs, viewers)
 	}
+}
+
+// maxLinks bounds the links of one result span; a batch beyond it links its first ones.
+const maxLinks = 128
+
+// traceResult records the publication of a batch as one span linked to the trace of
+// each barrage in it, so a barrage's trace reaches the screen.
+func (h *Hub) traceResult(room string, recs []store.Record) {
+	t := h.opts.Tracing
+	var links []trace.Link
+	for _, r := range recs {
+		if len(links) == maxLinks {
+			break
+		}
+		if sc := t.SpanContextOf(r.TraceParent); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	if len(links) == 0 {
+		return
+	}
+	_, span := t.Provider.Tracer(t.Names.ResultTracer).Start(context.Background(), t.Names.Result,
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithLinks(links...),
+		trace.WithAttributes(attribute.String("barrage.room", room), attribute.Int("barrage.batch", len(recs))))
+	span.End()
 }
 
 var (
@@ -299,4 +335,12 @@ func (h *Hub) publishStats(f *feed) {
 	data, _ := json.Marshal(s)
 	c := f.Cursor()
 	h.sse.Publish(f.room, &sse.Event{ID: []byte(c), Event: eventStats, Data: data})
+}
+
+// viewable drops what viewers need not carry: the trace context is for the operators' view.
+func viewable(recs []store.Record) []store.Record {
+	for i := range recs {
+		recs[i].TraceParent = ""
+	}
+	return recs
 }

@@ -180,7 +180,7 @@ func (e *eventWriter) fail(err error) {
 
 // writeBatch writes records as one barrage event, the same shape the feed publishes.
 func (e *eventWriter) writeBatch(recs []store.Record) error {
-	data, err := json.Marshal(recs)
+	data, err := json.Marshal(viewable(recs))
 	if err != nil {
 		return err
 	}

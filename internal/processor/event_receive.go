@@ -6,8 +6,12 @@ import (
 	"net/http"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/barrage-live/barrage/internal/barrage"
 	"github.com/barrage-live/barrage/internal/problem"
@@ -29,7 +33,16 @@ func (p *Processor) receive(w http.ResponseWriter, r *http.Request) {
 		p.reject(w, err)
 		return
 	}
-	if err := p.Process(r.Context(), b); err != nil {
+	ctx, span := p.tracing.Provider.Tracer(p.tracing.Names.ProcessTracer).Start(
+		p.tracing.Extract(r.Context(), traceParent(r, *e, b)), p.tracing.Names.Process,
+		trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("barrage.id", b.ID), attribute.String("cloudevents.event_id", e.ID())))
+	defer span.End()
+	if tp := p.tracing.Inject(ctx); tp != "" {
+		b.TraceParent = tp // the live stream links its delivery span to this one
+	}
+	if err := p.Process(ctx, b); err != nil {
+		span.SetStatus(codes.Error, "store write failed")
 		p.log.Warn("event not stored; the event driver will retry", "event", e.ID(), "barrage", b.ID, "err", err)
 		problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Detail: "the barrage could not be stored yet; retry", RetryAfter: time.Second})
 		return
@@ -66,4 +79,19 @@ func (p *Processor) receiveDeadLetter(w http.ResponseWriter, r *http.Request) {
 	p.log.Error("dead letter received", "event", e.ID(), "type", e.Type(), "source", e.Source(),
 		"errorcode", ext["knativeerrorcode"], "errordest", ext["knativeerrordest"], "data", string(e.Data()))
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// traceParent finds the trace this event belongs to: the dispatcher's own header, the
+// CloudEvents tracing extension, a KafkaSource's copy of the record header, or the
+// barrage itself.
+func traceParent(r *http.Request, e cloudevents.Event, b barrage.Barrage) string {
+	if tp := r.Header.Get("traceparent"); tp != "" {
+		return tp
+	}
+	for _, name := range []string{"traceparent", "kafkaheadertraceparent"} {
+		if tp, ok := e.Extensions()[name].(string); ok && tp != "" {
+			return tp
+		}
+	}
+	return b.TraceParent
 }

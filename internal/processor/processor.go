@@ -13,24 +13,33 @@ import (
 
 	"github.com/barrage-live/barrage/internal/barrage"
 	"github.com/barrage-live/barrage/internal/store"
+	"github.com/barrage-live/barrage/internal/telemetry"
 )
 
 // Hooks let callers observe outcomes; any may be nil.
 type Hooks struct {
 	// Stored is called once a batch is durable, with every barrage in it, new or not.
 	Stored     func(bs []barrage.Barrage)
+	New        func(n int) // how many of a durable batch were new
 	Duplicates func(n int)
 	Rejected   func(reason string)
 	Failed     func(err error)
 }
 
+// Options configure the processor.
+type Options struct {
+	SensitiveWords []string
+	Tracing        *telemetry.Tracing
+}
+
 // Processor receives events and writes barrages through a group-committing writer, so
 // concurrent requests share one store write.
 type Processor struct {
-	store  store.Store
-	masker *Masker
-	log    *slog.Logger
-	hooks  Hooks
+	store   store.Store
+	masker  *Masker
+	tracing *telemetry.Tracing
+	log     *slog.Logger
+	hooks   Hooks
 
 	pending chan write
 	wg      sync.WaitGroup
@@ -43,10 +52,14 @@ type write struct {
 }
 
 // New starts the writer; Close stops it.
-func New(s store.Store, sensitiveWords []string, log *slog.Logger, hooks Hooks) *Processor {
+func New(s store.Store, opts Options, log *slog.Logger, hooks Hooks) *Processor {
+	if opts.Tracing == nil {
+		opts.Tracing, _ = telemetry.NewTracing(context.Background(), telemetry.TracingOptions{Names: telemetry.NamesFrom(nil)})
+	}
 	p := &Processor{
 		store:   s,
-		masker:  NewMasker(sensitiveWords),
+		masker:  NewMasker(opts.SensitiveWords),
+		tracing: opts.Tracing,
 		log:     log,
 		hooks:   hooks,
 		pending: make(chan write, store.MaxBatch),
@@ -65,6 +78,8 @@ func (p *Processor) Close() {
 
 // Process moderates b and stores it, returning once it is durable.
 func (p *Processor) Process(ctx context.Context, b barrage.Barrage) error {
+	ctx, span := p.tracing.Provider.Tracer(p.tracing.Names.ProcessTracer).Start(ctx, "store")
+	defer span.End()
 	b.Text = p.masker.Mask(b.Text)
 	w := write{b: b, done: make(chan error, 1)}
 	select {
@@ -123,6 +138,9 @@ func (p *Processor) flush(batch []write) {
 			p.hooks.Failed(err)
 		}
 		return
+	}
+	if p.hooks.New != nil && stored > 0 {
+		p.hooks.New(stored)
 	}
 	if p.hooks.Duplicates != nil && stored < len(bs) {
 		p.hooks.Duplicates(len(bs) - stored)

@@ -53,7 +53,7 @@ func (m *memStore) Close() error                                                
 
 func newTestProcessor(t *testing.T, words ...string) (*Processor, *memStore) {
 	st := &memStore{byID: map[string]bool{}}
-	p := New(st, words, slog.New(slog.NewTextHandler(io.Discard, nil)), Hooks{})
+	p := New(st, Options{SensitiveWords: words}, slog.New(slog.NewTextHandler(io.Discard, nil)), Hooks{})
 	t.Cleanup(p.Close)
 	return p, st
 }
