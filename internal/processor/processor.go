@@ -30,16 +30,18 @@ type Hooks struct {
 type Options struct {
 	SensitiveWords []string
 	Tracing        *telemetry.Tracing
+	MaxBatch       int // most barrages one store write carries (store.MaxBatch); 1 turns group commit off
 }
 
 // Processor receives events and writes barrages through a group-committing writer, so
 // concurrent requests share one store write.
 type Processor struct {
-	store   store.Store
-	masker  *Masker
-	tracing *telemetry.Tracing
-	log     *slog.Logger
-	hooks   Hooks
+	store    store.Store
+	masker   *Masker
+	tracing  *telemetry.Tracing
+	maxBatch int
+	log      *slog.Logger
+	hooks    Hooks
 
 	pending chan write
 	wg      sync.WaitGroup
@@ -56,14 +58,18 @@ func New(s store.Store, opts Options, log *slog.Logger, hooks Hooks) *Processor 
 	if opts.Tracing == nil {
 		opts.Tracing, _ = telemetry.NewTracing(context.Background(), telemetry.TracingOptions{Names: telemetry.NamesFrom(nil)})
 	}
+	if opts.MaxBatch <= 0 || opts.MaxBatch > store.MaxBatch {
+		opts.MaxBatch = store.MaxBatch
+	}
 	p := &Processor{
-		store:   s,
-		masker:  NewMasker(opts.SensitiveWords),
-		tracing: opts.Tracing,
-		log:     log,
-		hooks:   hooks,
-		pending: make(chan write, store.MaxBatch),
-		stop:    make(chan struct{}),
+		store:    s,
+		masker:   NewMasker(opts.SensitiveWords),
+		tracing:  opts.Tracing,
+		maxBatch: opts.MaxBatch,
+		log:      log,
+		hooks:    hooks,
+		pending:  make(chan write, store.MaxBatch),
+		stop:     make(chan struct{}),
 	}
 	p.wg.Add(1)
 	go p.writeLoop()
@@ -110,7 +116,7 @@ func (p *Processor) writeLoop() {
 			return
 		}
 	drain:
-		for len(batch) < store.MaxBatch {
+		for len(batch) < p.maxBatch {
 			select {
 			case w := <-p.pending:
 				batch = append(batch, w)
