@@ -1,0 +1,104 @@
+{{/*
+barrage.knativeService renders one role as a Knative Service. It takes
+(dict "root" $ "role" "homepage" "env" <role env YAML>). The workload class only adds
+annotations: fc on the Service and the revision, eci on the revision's pods.
+*/}}
+{{- define "barrage.knativeService" -}}
+{{- $root := .root -}}
+{{- $v := index $root.Values .role -}}
+{{- $as := $v.autoscaling -}}
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: {{ include "barrage.serviceName" (dict "root" $root "role" .role) }}
+  labels:
+    {{- include "barrage.labels" (dict "root" $root "component" .role) | nindent 4 }}
+  {{- $annotations := deepCopy $v.annotations }}
+  {{- if eq $v.workloadClass "fc" }}
+  {{- $_ := set $annotations "workload.serving.knative.aliyun.com/class" "fc" }}
+  {{- end }}
+  {{- with $annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  template:
+    metadata:
+      labels:
+        {{- include "barrage.selectorLabels" (dict "root" $root "component" .role) | nindent 8 }}
+        {{- with $v.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      annotations:
+        autoscaling.knative.dev/min-scale: {{ $as.minScale | quote }}
+        autoscaling.knative.dev/max-scale: {{ $as.maxScale | quote }}
+        {{- if $as.target }}
+        autoscaling.knative.dev/target: {{ $as.target | quote }}
+        {{- end }}
+        {{- if eq $v.workloadClass "fc" }}
+        fc.revision.serving.knative.aliyun.com/code-space: {{ $v.fc.codeSpace | quote }}
+        fc.revision.serving.knative.aliyun.com/role-arm: {{ $v.fc.roleArn | quote }}
+        {{- if $v.fc.domain }}
+        fc.revision.serving.knative.aliyun.com/domain: {{ dict "domain" $v.fc.domain "path" $v.fc.path | toJson | squote }}
+        {{- end }}
+        {{- end }}
+        {{- if eq $v.workloadClass "eci" }}
+        {{- with $v.eci.imageSnapshotId }}
+        k8s.aliyun.com/eci-image-snapshot-id: {{ . | quote }}
+        {{- end }}
+        {{- with $v.eci.useSpecs }}
+        k8s.aliyun.com/eci-use-specs: {{ . | quote }}
+        {{- end }}
+        {{- end }}
+        {{- with $v.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      containerConcurrency: {{ $v.containerConcurrency }}
+      timeoutSeconds: {{ $v.timeoutSeconds }}
+      {{- with include "barrage.serviceAccountName" $root }}
+      serviceAccountName: {{ . }}
+      {{- end }}
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        runAsNonRoot: true
+        seccompProfile:
+          type: RuntimeDefault
+      containers:
+        - name: {{ .role }}
+          image: {{ include "barrage.image" (dict "root" $root "image" $v.image) | quote }}
+          imagePullPolicy: {{ $v.image.pullPolicy }}
+          args:
+            - {{ .role }}
+          ports:
+            - name: http1
+              containerPort: 8080
+          env:
+            {{- include "barrage.env.common" $root | nindent 12 }}
+            {{- .env | nindent 12 }}
+            {{- with $v.extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          readinessProbe:
+            httpGet:
+              path: /readyz
+          livenessProbe:
+            httpGet:
+              path: /healthz
+          resources:
+            {{- toYaml $v.resources | nindent 12 }}
+          securityContext:
+            {{- include "barrage.containerSecurityContext" $root | nindent 12 }}
+          {{- if not $root.Values.store.tablestore.endpoint }}
+          volumeMounts:
+            - name: data
+              mountPath: /var/lib/barrage
+      volumes:
+        # The embedded store: per pod, gone with it.
+        - name: data
+          emptyDir: {}
+          {{- end }}
+{{- end -}}
