@@ -141,12 +141,13 @@ that names the value to fix.
 {{- end -}}
 {{- end -}}
 
-{{/* Env every role reads. */}}
+{{/* Env every role reads; takes (dict "root" $ "fieldRef" bool). */}}
 {{- define "barrage.env.common" -}}
 - name: BARRAGE_LOG_LEVEL
-  value: {{ .Values.logLevel | quote }}
+  value: {{ .root.Values.logLevel | quote }}
 - name: BARRAGE_LOG_FORMAT
   value: json
+{{- if .fieldRef }}
 - name: POD_NAME
   valueFrom:
     fieldRef:
@@ -155,7 +156,8 @@ that names the value to fix.
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
-{{- with .Values.tracing.url }}
+{{- end }}
+{{- with .root.Values.tracing.url }}
 - name: TRACING
   value: {{ . | quote }}
 {{- end }}

@@ -63,10 +63,8 @@ spec:
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      securityContext:
-        runAsNonRoot: true
-        seccompProfile:
-          type: RuntimeDefault
+      {{- /* Knative refuses a pod securityContext unless a feature flag allows it; the
+      container's own carries the restricted profile. */}}
       containers:
         - name: {{ .role }}
           image: {{ include "barrage.image" (dict "root" $root "image" $v.image) | quote }}
@@ -77,7 +75,7 @@ spec:
             - name: http1
               containerPort: 8080
           env:
-            {{- include "barrage.env.common" $root | nindent 12 }}
+            {{- include "barrage.env.common" (dict "root" $root "fieldRef" $root.Values.podFieldRef) | nindent 12 }}
             {{- .env | nindent 12 }}
             {{- with $v.extraEnv }}
             {{- toYaml . | nindent 12 }}

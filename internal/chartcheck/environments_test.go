@@ -1,0 +1,71 @@
+package chartcheck
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden manifests in testdata/")
+
+// TestEnvironments renders every environment file, checks it as a cluster would, and
+// compares it with its golden manifest.
+func TestEnvironments(t *testing.T) {
+	for _, env := range environments {
+		t.Run(env, func(t *testing.T) {
+			docs := mustRender(t, valueFiles(env), nil)
+			r := decode(t, env, docs)
+			checkInvariants(t, r)
+			if check := environmentChecks[env]; check != nil {
+				check(t, r)
+			}
+			golden(t, env, docs)
+		})
+	}
+}
+
+func golden(t *testing.T, env string, docs []doc) {
+	t.Helper()
+	var got bytes.Buffer
+	for _, d := range docs {
+		got.WriteString("---\n# Source: " + d.source + "\n")
+		got.Write(bytes.TrimPrefix(d.raw, []byte("---\n")))
+		got.WriteString("\n")
+	}
+	path := filepath.Join("testdata", env+".golden.yaml")
+	if *update {
+		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/chartcheck -update to create it)", err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("%s differs from the rendered chart; review the change and run go test ./internal/chartcheck -update\n%s",
+			path, firstDifference(string(want), got.String()))
+	}
+}
+
+// firstDifference shows the first line where two texts part.
+func firstDifference(want, got string) string {
+	wl, gl := bytes.Split([]byte(want), []byte("\n")), bytes.Split([]byte(got), []byte("\n"))
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g []byte
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if !bytes.Equal(w, g) {
+			return fmt.Sprintf("line %d:\n  golden:   %s\n  rendered: %s", i+1, w, g)
+		}
+	}
+	return ""
+}
