@@ -1,0 +1,54 @@
+// Package views renders the HomePage's HTML with templ. It does no I/O: handlers gather
+// the data and pass it in.
+package views
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+)
+
+// RoomData is everything the room page shows when it opens.
+type RoomData struct {
+	Room       string
+	Recent     []barrage.Barrage // the room's last barrages, oldest first
+	LastCursor string            // where the live stream resumes (its lastEventId)
+	LoadSender LoadSenderSettings
+	Version    string
+}
+
+// LoadSenderSettings say whether the page offers the load sender, and its bounds.
+type LoadSenderSettings struct {
+	Enabled        bool
+	MaxConcurrency int
+	MaxDuration    time.Duration
+}
+
+func (s LoadSenderSettings) maxSeconds() string {
+	secs := int(s.MaxDuration / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return strconv.Itoa(secs)
+}
+
+func (s LoadSenderSettings) defaultSeconds() string {
+	secs := int(s.MaxDuration / time.Second)
+	return strconv.Itoa(max(1, min(10, secs)))
+}
+
+func (s LoadSenderSettings) maxConcurrency() string { return strconv.Itoa(max(1, s.MaxConcurrency)) }
+
+func (s LoadSenderSettings) defaultConcurrency() string {
+	return strconv.Itoa(max(1, min(4, s.MaxConcurrency)))
+}
+
+func maxTextRunes() string { return strconv.Itoa(barrage.MaxTextRunes) }
+
+// staticURL adds the version so a new release's scripts are not served from cache.
+func staticURL(version, name string) string {
+	return "/static/" + name + "?v=" + version
+}
+
+func rfc3339(b barrage.Barrage) string { return b.AcceptedAt.UTC().Format(time.RFC3339Nano) }
