@@ -33,6 +33,16 @@ func Run(t *testing.T, open func(t *testing.T, opts store.Options) store.Store) 
 		run  func(t *testing.T, open Opener)
 	}{
 		{"Idempotency", testIdempotency},
+		{"MixedBatch", testMixedBatch},
+		{"OversizeBatch", testOversizeBatch},
+		{"Order", testOrder},
+		{"Replay", testReplay},
+		{"Latest", testLatest},
+		{"FollowWhileWriting", testFollowWhileWriting},
+		{"ConcurrentWriters", testConcurrentWriters},
+		{"Paging", testPaging},
+		{"Expiry", testExpiry},
+		{"RetentionSetting", testRetentionSetting},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open) })
