@@ -1,0 +1,45 @@
+// The room's live stream. EventSource resumes by itself after a dropped connection; when
+// the server refuses (the stream closes for good) we reopen it from the last cursor.
+export function openStream(room, cursor, { onBarrages, onStats, onState }) {
+  let last = cursor;
+  let source = null;
+  let retry = 1000;
+
+  const connect = () => {
+    const q = last ? '?lastEventId=' + encodeURIComponent(last) : '';
+    source = new EventSource('/api/rooms/' + encodeURIComponent(room) + '/stream' + q);
+    source.onopen = () => {
+      retry = 1000;
+      onState('live');
+    };
+    source.addEventListener('barrage', (ev) => {
+      if (ev.lastEventId) last = ev.lastEventId;
+      let batch;
+      try {
+        batch = JSON.parse(ev.data);
+      } catch {
+        return; // a malformed event is skipped; the next one carries on
+      }
+      if (Array.isArray(batch)) onBarrages(batch);
+    });
+    source.addEventListener('stats', (ev) => {
+      if (ev.lastEventId) last = ev.lastEventId;
+      try {
+        onStats(JSON.parse(ev.data));
+      } catch {
+        /* skipped as above */
+      }
+    });
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        onState('reconnecting');
+        setTimeout(connect, retry);
+        retry = Math.min(retry * 2, 15000);
+      } else {
+        onState('reconnecting');
+      }
+    };
+  };
+  connect();
+  return { close: () => source && source.close() };
+}

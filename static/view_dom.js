@@ -1,0 +1,86 @@
+// DOM view: one element per barrage, moved by the compositor with the Web Animations API,
+// so the main thread only creates elements and never lays them out again.
+export class DomView {
+  constructor(layer, clock) {
+    this.layer = layer;
+    this.clock = clock;
+    this.anims = new Set();
+    this.byId = new Map();
+    this.pending = [];
+  }
+
+  get active() {
+    return this.anims.size + this.pending.length;
+  }
+
+  resize() {}
+
+  setOpacity(v) {
+    this.layer.style.opacity = String(v);
+  }
+
+  setHidden(hidden) {
+    this.layer.hidden = hidden;
+  }
+
+  add(item) {
+    const el = document.createElement('span');
+    el.className = item.own ? 'dm own' : 'dm';
+    el.setAttribute('data-testid', 'danmaku');
+    el.dataset.id = item.b.id;
+    el.dataset.mode = item.b.mode;
+    el.textContent = item.b.text; // text, never markup
+    el.style.color = item.b.color;
+    el.style.font = item.font;
+    el.style.top = item.y + 'px';
+    if (item.mode === 'fixed') el.style.left = item.x + 'px';
+    this.pending.push([el, item]);
+  }
+
+  // flush adds the frame's new elements in one go and starts their animations.
+  flush() {
+    if (!this.pending.length) return;
+    const frag = document.createDocumentFragment();
+    for (const [el] of this.pending) frag.append(el);
+    this.layer.append(frag);
+    for (const [el, item] of this.pending) {
+      const frames =
+        item.mode === 'fixed'
+          ? [{ opacity: 1 }, { opacity: 1 }]
+          : [{ transform: `translateX(${item.from}px)` }, { transform: `translateX(${item.to}px)` }];
+      const anim = el.animate(frames, { duration: item.duration, easing: 'linear' });
+      // Started when placed, on the shared clock, so the lanes' sums hold.
+      anim.currentTime = Math.max(0, this.clock.now() - item.start);
+      if (this.clock.paused) anim.pause();
+      this.anims.add(anim);
+      this.byId.set(item.b.id, el);
+      anim.onfinish = () => {
+        this.anims.delete(anim);
+        this.byId.delete(item.b.id);
+        el.remove();
+      };
+    }
+    this.pending = [];
+  }
+
+  markOwn(id) {
+    const el = this.byId.get(id);
+    if (el) el.classList.add('own');
+  }
+
+  pause() {
+    for (const a of this.anims) a.pause();
+  }
+
+  resume() {
+    for (const a of this.anims) a.play();
+  }
+
+  clear() {
+    for (const a of this.anims) a.cancel();
+    this.anims.clear();
+    this.byId.clear();
+    this.pending = [];
+    this.layer.replaceChildren();
+  }
+}
