@@ -1,0 +1,198 @@
+// Package app wires the parts into the roles one process can run: everything at once in
+// dev mode, or a single role as the chart deploys them.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/barrage-live/barrage/internal/config"
+	"github.com/barrage-live/barrage/internal/telemetry"
+)
+
+// Version is set at build time with -ldflags "-X ...app.Version=...".
+var Version = "dev"
+
+// Run is the whole program: it reads the role from args (or ROLE), the settings from
+// getenv, starts the role and serves until ctx ends, then drains.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	roleName := getenv("ROLE")
+	if len(args) > 0 {
+		roleName = args[0]
+	}
+	if roleName == "help" || roleName == "-h" || roleName == "--help" {
+		_, err := fmt.Fprint(stdout, usage)
+		return err
+	}
+	role, err := config.ParseRole(roleName)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Parse(role, getenv)
+	if err != nil {
+		return err
+	}
+	log := telemetry.NewLogger(stdout, cfg.LogLevel, cfg.LogJSON, cfg.Secrets())
+	a, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("draining")
+	drainCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	return a.Shutdown(drainCtx)
+}
+
+const usage = `barrage: a live bullet-comment service.
+
+Usage: barrage [dev|homepage|processor|dispatcher|broker]
+
+  dev (default)  everything in one process: http://127.0.0.1:8080
+  homepage       the page, the send API and the live streams
+  processor      the CloudEvents receiver that stores barrages
+  dispatcher     Kafka consumer group -> CloudEvents to K_SINK
+  broker         the embedded Kafka-protocol broker
+
+Settings come from the environment; see docs/configuration.md.
+`
+
+// App is a started role (or all of them) and how to stop it.
+type App struct {
+	// Addresses of what this process serves, host:port; empty when not run here.
+	HomePage, Processor, Dispatcher, Broker string
+
+	log      *slog.Logger
+	metrics  *telemetry.Metrics
+	tracing  *telemetry.Tracing
+	mu       sync.Mutex
+	stops    []func(context.Context) error // run in reverse order on shutdown
+	draining bool
+}
+
+// Start starts cfg.Role and returns once it serves.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	a := &App{log: log.With("role", string(cfg.Role)), metrics: telemetry.NewMetrics()}
+	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingOptions{
+		Endpoint: cfg.Tracing.Endpoint, UseOTEL: cfg.Tracing.UseOTEL,
+		Service: "barrage-" + string(cfg.Role), Pod: cfg.PodName, Names: telemetry.NamesFrom(cfg.Tracing.SpanNames),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.tracing = tracing
+	a.onStop(tracing.Shutdown) // registered first, so it flushes last
+	switch cfg.Role {
+	case config.RoleBroker:
+		err = a.startBroker(cfg, true)
+	case config.RoleProcessor:
+		err = a.startProcessor(ctx, cfg, nil)
+	case config.RoleDispatcher:
+		err = a.startDispatcher(ctx, cfg, true)
+	case config.RoleHomePage:
+		_, err = a.startHomePage(ctx, cfg)
+	case config.RoleDev:
+		err = a.startDev(ctx, cfg)
+	default:
+		err = fmt.Errorf("app: unknown role %q", cfg.Role)
+	}
+	if err != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = a.Shutdown(shutdownCtx)
+		return nil, err
+	}
+	return a, nil
+}
+
+// onStop registers f to run at shutdown, after everything registered later.
+func (a *App) onStop(f func(context.Context) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stops = append(a.stops, f)
+}
+
+// Shutdown stops the parts in the reverse order of their start: the HomePage first so no
+// new sends arrive, then the dispatcher, the processor, the store and the broker.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.mu.Lock()
+	a.draining = true
+	stops := a.stops
+	a.stops = nil
+	a.mu.Unlock()
+	var errs []error
+	for i := len(stops) - 1; i >= 0; i-- {
+		if err := stops[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) isDraining() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.draining
+}
+
+// serve listens on host:port and serves h with /healthz and /readyz added; ready reports
+// whether the role can take traffic. It returns the bound address.
+func (a *App) serve(name, host string, port int, h http.Handler, ready func(context.Context) error) (string, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if a.isDraining() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		if ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := ready(ctx); err != nil {
+				a.log.Warn("not ready", "server", name, "err", err)
+				http.Error(w, "not ready", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	if h != nil {
+		mux.Handle("/", h)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return "", fmt.Errorf("app: %s: listen on port %d (PORT): %w", name, port, err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: live streams write for hours; each stream sets its own deadlines.
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("server stopped", "server", name, "err", err)
+		}
+	}()
+	a.log.Info("listening", "server", name, "addr", "http://"+ln.Addr().String())
+	a.onStop(func(ctx context.Context) error {
+		if err := srv.Shutdown(ctx); err != nil {
+			return fmt.Errorf("app: %s: drain: %w", name, err)
+		}
+		return nil
+	})
+	return ln.Addr().String(), nil
+}

@@ -1,0 +1,248 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/config"
+	"github.com/barrage-live/barrage/internal/dispatch"
+	"github.com/barrage-live/barrage/internal/homepage"
+	"github.com/barrage-live/barrage/internal/kafka"
+	"github.com/barrage-live/barrage/internal/live"
+	"github.com/barrage-live/barrage/internal/loadsender"
+	"github.com/barrage-live/barrage/internal/processor"
+	"github.com/barrage-live/barrage/internal/store"
+	"github.com/barrage-live/barrage/internal/store/sqlite"
+	"github.com/barrage-live/barrage/static"
+	"github.com/barrage-live/barrage/views"
+)
+
+// startDev runs every role in this process, each over its real protocol: the embedded
+// broker (unless KAFKA_SERVER names a real one), the store, the HomePage, the processor
+// on its own port and the dispatcher POSTing to it.
+func (a *App) startDev(ctx context.Context, cfg config.Config) error {
+	if len(cfg.Kafka.Brokers) == 0 {
+		if err := a.startBroker(cfg, false); err != nil {
+			return err
+		}
+		cfg.Kafka.Brokers = []string{a.Broker}
+	}
+	st, err := a.openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	hub, err := a.startHomePageWith(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	procCfg := cfg
+	procCfg.Port = cfg.DevPorts.Processor
+	if err := a.startProcessorWith(cfg.Host, procCfg.Port, cfg, st, hub); err != nil {
+		return err
+	}
+	cfg.Dispatch.Sink = "http://" + a.Processor + "/"
+	return a.startDispatcher(ctx, cfg, false)
+}
+
+// startBroker runs the embedded broker; alone, it also serves health on PORT.
+func (a *App) startBroker(cfg config.Config, alone bool) error {
+	b, err := kafka.StartBroker(kafka.BrokerOptions{
+		Addr:       cfg.Broker.Addr,
+		DataDir:    filepath.Join(cfg.DataDir, "kafka"),
+		Partitions: cfg.Broker.Partitions,
+		Topics:     []string{cfg.Kafka.Topic, cfg.Dispatch.DeadLetterTopic},
+	})
+	if err != nil {
+		return fmt.Errorf("app: embedded broker on %s (BARRAGE_BROKER_ADDR): %w", cfg.Broker.Addr, err)
+	}
+	a.Broker = b.Addr()
+	a.log.Info("embedded Kafka broker", "addr", b.Addr(), "topic", cfg.Kafka.Topic)
+	a.onStop(func(context.Context) error { b.Close(); return nil })
+	if alone {
+		_, err = a.serve("broker", cfg.Host, cfg.Port, nil, nil)
+	}
+	return err
+}
+
+// openStore opens Tablestore when OTS_ENDPOINT is set, else the embedded store.
+func (a *App) openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	opts := store.Options{Retention: cfg.Retention}
+	if cfg.OTS.Enabled() {
+		return a.openTablestore(ctx, cfg, opts)
+	}
+	dir := filepath.Join(cfg.DataDir, "store")
+	st, err := sqlite.Open(ctx, dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("app: embedded store in %s (BARRAGE_DATA_DIR): %w", dir, err)
+	}
+	a.onStop(func(context.Context) error { return st.Close() })
+	return st, nil
+}
+
+func (a *App) startProcessor(ctx context.Context, cfg config.Config, hub *live.Hub) error {
+	st, err := a.openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return a.startProcessorWith(cfg.Host, cfg.Port, cfg, st, hub)
+}
+
+// startProcessorWith serves the CloudEvents receiver; hub, when in the same process, is
+// woken after each write so viewers do not wait for a poll.
+func (a *App) startProcessorWith(host string, port int, cfg config.Config, st store.Store, hub *live.Hub) error {
+	m := a.metrics
+	hooks := processor.Hooks{
+		Stored: func(bs []barrage.Barrage) {
+			m.Processed.Add(float64(len(bs)))
+			if hub == nil {
+				return
+			}
+			seen := map[string]bool{}
+			for _, b := range bs {
+				if !seen[b.Room] {
+					seen[b.Room] = true
+					hub.Notify(b.Room)
+				}
+			}
+		},
+		New:        func(n int) { m.Stored.Add(float64(n)) },
+		Duplicates: func(n int) { m.Duplicates.Add(float64(n)) },
+		Rejected:   func(string) { m.EventsRejected.Inc() },
+		Failed:     func(error) { m.StoreErrors.Inc() },
+	}
+	p := processor.New(st, processor.Options{SensitiveWords: cfg.Processor.SensitiveWords, Tracing: a.tracing},
+		a.log.With("part", "processor"), hooks)
+	a.onStop(func(context.Context) error { p.Close(); return nil })
+	addr, err := a.serve("processor", host, port, p.Handler(), st.Ping)
+	a.Processor = addr
+	return err
+}
+
+// startDispatcher runs the consumer group; alone, it also serves health on PORT.
+func (a *App) startDispatcher(ctx context.Context, cfg config.Config, alone bool) error {
+	kcfg, err := kafka.NewConfig(cfg.Kafka, clientID(cfg, "dispatcher"))
+	if err != nil {
+		return err
+	}
+	ns := cfg.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	d, err := dispatch.New(dispatch.Options{
+		Brokers:         cfg.Kafka.Brokers,
+		Topic:           cfg.Kafka.Topic,
+		ConsumerGroup:   cfg.Dispatch.ConsumerGroup,
+		Sink:            cfg.Dispatch.Sink,
+		Source:          fmt.Sprintf("/apis/v1/namespaces/%s/kafkasources/barrage#%s", ns, cfg.Kafka.Topic),
+		Retry:           cfg.Dispatch.RetryCount,
+		BackoffDelay:    cfg.Dispatch.RetryInterval,
+		Exponential:     cfg.Dispatch.BackoffPolicy == "exponential",
+		Timeout:         cfg.Dispatch.RequestTimeout,
+		DeadLetterTopic: cfg.Dispatch.DeadLetterTopic,
+		InitialOldest:   cfg.Dispatch.InitialOffset == "earliest",
+		Tracing:         a.tracing,
+	}, kcfg, a.log.With("part", "dispatcher"), dispatch.Hooks{
+		Delivered:    func(status int) { a.metrics.Dispatched.WithLabelValues(strconv.Itoa(status)).Inc() },
+		Retried:      func(int, error) { a.metrics.Retried.Inc() },
+		DeadLettered: func(string) { a.metrics.DeadLettered.Inc() },
+	})
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	a.onStop(func(stopCtx context.Context) error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-stopCtx.Done():
+			return fmt.Errorf("app: dispatcher did not stop: %w", stopCtx.Err())
+		}
+	})
+	a.log.Info("dispatching", "topic", cfg.Kafka.Topic, "group", cfg.Dispatch.ConsumerGroup, "sink", cfg.Dispatch.Sink)
+	if alone {
+		addr, err := a.serve("dispatcher", cfg.Host, cfg.Port, nil, nil)
+		a.Dispatcher = addr
+		return err
+	}
+	return nil
+}
+
+func (a *App) startHomePage(ctx context.Context, cfg config.Config) (*live.Hub, error) {
+	st, err := a.openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return a.startHomePageWith(ctx, cfg, st)
+}
+
+// startHomePageWith serves the page, the send API and the live streams on PORT.
+func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store.Store) (*live.Hub, error) {
+	kcfg, err := kafka.NewConfig(cfg.Kafka, clientID(cfg, "homepage"))
+	if err != nil {
+		return nil, err
+	}
+	prod, err := kafka.NewProducer(cfg.Kafka.Brokers, cfg.Kafka.Topic, kcfg)
+	if err != nil {
+		return nil, fmt.Errorf("app: Kafka at %s (KAFKA_SERVER): %w", strings.Join(cfg.Kafka.Brokers, ","), err)
+	}
+	a.onStop(func(context.Context) error { return prod.Close() })
+	m := a.metrics
+	hub := live.New(st, live.Options{PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom, Tracing: a.tracing},
+		a.log.With("part", "live"), live.Hooks{
+			Published: func(_ string, recs []store.Record, viewers int) {
+				m.Deliveries.Add(float64(len(recs) * viewers))
+				now := time.Now()
+				for _, r := range recs {
+					m.EndToEnd.Observe(now.Sub(r.AcceptedAt).Seconds())
+				}
+			},
+			Connected: func(_ string, delta int) { m.Connections.Add(float64(delta)) },
+			Evicted:   func(string) { m.Evictions.Inc() },
+		})
+	settings := views.LoadSenderSettings{
+		Enabled:        cfg.HomePage.LoadSender,
+		MaxConcurrency: cfg.HomePage.LoadMaxConcurrent,
+		MaxDuration:    cfg.HomePage.LoadMaxDuration,
+	}
+	hp := homepage.New(prod, st, hub, homepage.Options{
+		LoadSender:     settings,
+		AllowedOrigins: cfg.HomePage.AllowedOrigins,
+		Version:        Version,
+		Tracing:        a.tracing,
+		Limits: homepage.Limits{
+			SendsPerSecond:   cfg.HomePage.SendsPerSecond,
+			SendBurst:        cfg.HomePage.SendBurst,
+			StreamsPerClient: cfg.HomePage.StreamsPerClient,
+			ClientIPHeader:   cfg.HomePage.ClientIPHeader,
+		},
+	}, a.log.With("part", "homepage"), homepage.Hooks{
+		Accepted:      func(barrage.Barrage) { m.Accepted.Inc() },
+		Rejected:      func(reason string) { m.Rejected.WithLabelValues(reason).Inc() },
+		ProduceFailed: func(error) { m.ProduceErrors.Inc() },
+	})
+	sender := loadsender.New(hp.Send, loadsender.Limits{
+		Enabled:        settings.Enabled,
+		MaxConcurrency: settings.MaxConcurrency,
+		MaxDuration:    settings.MaxDuration,
+	})
+	addr, err := a.serve("homepage", cfg.Host, cfg.Port, hp.Handler(static.Handler(), sender.Register), st.Ping)
+	a.HomePage = addr
+	// Streams never end by themselves: close them before the server drains the sends in flight.
+	a.onStop(func(context.Context) error { hub.Close(); return nil })
+	return hub, err
+}
+
+func clientID(cfg config.Config, part string) string {
+	if cfg.PodName != "" {
+		return "barrage-" + part + "-" + cfg.PodName
+	}
+	return "barrage-" + part
+}

@@ -1,0 +1,107 @@
+// Package bench is the benchmark harness behind `barrage bench`: scenarios that start the
+// real parts on loopback, bound themselves in count and time, and write what they
+// measured to docs/benchmarks.md.
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/barrage-live/barrage/internal/live"
+)
+
+// Main runs `barrage bench` (and the hidden viewer process it starts).
+func Main(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "bench-viewers" {
+		return runViewers(ctx, args[1:], stdout)
+	}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	only := fs.String("scenario", "all", "ingest, e2e, fanout, memory, processor or all")
+	out := fs.String("out", "", "write the results as Markdown to this file, such as docs/benchmarks.md")
+	short := fs.Bool("short", false, "short runs, to check the harness rather than to measure")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "barrage-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	scale := func(d time.Duration) time.Duration {
+		if *short {
+			return d / 10
+		}
+		return d
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "Machine: %d cores (%s/%s), %s. Command: `go run ./cmd/barrage bench%s`.\n\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), flagsOf(args))
+	run := func(name string) bool { return *only == "all" || *only == name }
+	sub := func(name string) string { d, _ := os.MkdirTemp(dir, name); return d }
+
+	if run("ingest") {
+		r, err := Ingest(ctx, sub("ingest"), 64, scale(10*time.Second))
+		if err != nil {
+			return fmt.Errorf("bench: ingest: %w", err)
+		}
+		writeIngest(&report, r)
+	}
+	if run("e2e") {
+		rates := []int{1000, 2000, 5000, 10000}
+		d := scale(15 * time.Second)
+		rs, err := EndToEnd(ctx, sub("e2e"), rates, d)
+		if err != nil {
+			return fmt.Errorf("bench: e2e: %w", err)
+		}
+		writeEndToEnd(&report, rs)
+	}
+	if run("fanout") {
+		n := 10000
+		if *short {
+			n = 1000
+		}
+		r, err := Fanout(ctx, sub("fanout"), n, 100, scale(20*time.Second), live.Options{})
+		if err != nil {
+			return fmt.Errorf("bench: fanout: %w", err)
+		}
+		writeFanout(&report, r)
+	}
+	if run("memory") {
+		n := 10000
+		if *short {
+			n = 1000
+		}
+		r, err := IdleMemory(ctx, sub("memory"), n)
+		if err != nil {
+			return fmt.Errorf("bench: memory: %w", err)
+		}
+		writeMemory(&report, r)
+	}
+	if run("processor") {
+		rs, err := Processor(ctx, sub("processor"), scale(5*time.Second))
+		if err != nil {
+			return fmt.Errorf("bench: processor: %w", err)
+		}
+		writeProcessor(&report, rs)
+	}
+	fmt.Fprint(stdout, report.String())
+	if *out != "" {
+		return writeReport(*out, report.String())
+	}
+	return nil
+}
+
+func flagsOf(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return " " + strings.Join(args, " ")
+}

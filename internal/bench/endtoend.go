@@ -1,0 +1,163 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/barrage-live/barrage/internal/app"
+	"github.com/barrage-live/barrage/internal/config"
+)
+
+// EndToEndResult is one rate step of scenario 2.
+type EndToEndResult struct {
+	TargetRate   int
+	AchievedRate float64 // accepted per second
+	Accepted     int64
+	Received     int64
+	Seconds      float64
+	P50, P99     float64 // milliseconds, acceptance → receipt on an SSE client
+	Held         bool    // every accepted barrage arrived and p99 ≤ 250 ms
+}
+
+// EndToEnd starts dev mode and, for each rate, sends at that rate for d while one viewer
+// times every barrage from acceptance to receipt.
+func EndToEnd(ctx context.Context, dir string, rates []int, d time.Duration) ([]EndToEndResult, error) {
+	env := map[string]string{
+		"PORT": "0", "BARRAGE_PROCESSOR_PORT": "0", "BARRAGE_BROKER_ADDR": "127.0.0.1:0",
+		"BARRAGE_DATA_DIR": dir, "BARRAGE_RATE_LIMIT": "0",
+	}
+	cfg, err := config.Parse(config.RoleDev, func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = a.Shutdown(sctx)
+	}()
+	var out []EndToEndResult
+	for i, rate := range rates {
+		r, err := endToEndStep(ctx, "http://"+a.HomePage, fmt.Sprintf("e2e-%d", i), rate, d)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func endToEndStep(ctx context.Context, base, room string, rate int, d time.Duration) (EndToEndResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/rooms/"+room+"/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return EndToEndResult{}, err
+	}
+	defer resp.Body.Close()
+	var (
+		received atomic.Int64
+		mu       sync.Mutex
+		lats     []float64
+	)
+	go func() {
+		r := bufio.NewReaderSize(resp.Body, 1<<16)
+		for {
+			line, err := r.ReadBytes('\n')
+			if err != nil {
+				return
+			}
+			data, ok := bytes.CutPrefix(line, []byte("data: ["))
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			var batch []struct {
+				AcceptedAt time.Time `json:"acceptedAt"`
+			}
+			if json.Unmarshal(append([]byte("["), data...), &batch) != nil {
+				continue
+			}
+			mu.Lock()
+			for _, b := range batch {
+				lats = append(lats, float64(now.Sub(b.AcceptedAt).Microseconds())/1000)
+			}
+			mu.Unlock()
+			received.Add(int64(len(batch)))
+		}
+	}()
+
+	body := []byte(`{"text":"end to end"}`)
+	url := base + "/api/rooms/" + room + "/barrages"
+	tr := &http.Transport{MaxIdleConnsPerHost: 256}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var accepted atomic.Int64
+	jobs := make(chan struct{}, rate)
+	var wg sync.WaitGroup
+	for range 128 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted {
+					accepted.Add(1)
+				}
+			}
+		}()
+	}
+	// Open loop: a tick every millisecond releases the sends due by then.
+	start := time.Now()
+	sent := 0
+	tick := time.NewTicker(time.Millisecond)
+	for now := range tick.C {
+		el := now.Sub(start)
+		if el >= d {
+			break
+		}
+		due := int(el.Seconds() * float64(rate))
+		for ; sent < due; sent++ {
+			select {
+			case jobs <- struct{}{}:
+			default: // the senders are saturated; the achieved rate shows it
+			}
+		}
+	}
+	tick.Stop()
+	close(jobs)
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	// Wait for stragglers, up to a bound.
+	for end := time.Now().Add(10 * time.Second); received.Load() < accepted.Load() && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	r := EndToEndResult{
+		TargetRate: rate, Accepted: accepted.Load(), Received: received.Load(), Seconds: secs,
+		AchievedRate: float64(accepted.Load()) / secs, P50: percentile(lats, 50), P99: percentile(lats, 99),
+	}
+	r.Held = r.Received >= r.Accepted && r.P99 <= 250 && r.AchievedRate >= 0.95*float64(rate)
+	return r, nil
+}

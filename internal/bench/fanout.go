@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/live"
+	"github.com/barrage-live/barrage/internal/store"
+	"github.com/barrage-live/barrage/internal/store/sqlite"
+)
+
+// streamServer is a room feed over real HTTP on loopback, reading a real embedded store.
+type streamServer struct {
+	store store.Store
+	hub   *live.Hub
+	srv   *http.Server
+	url   string
+}
+
+func startStreamServer(ctx context.Context, dir string, opts live.Options) (*streamServer, error) {
+	st, err := sqlite.Open(ctx, dir, store.Options{Retention: store.DefaultRetention})
+	if err != nil {
+		return nil, err
+	}
+	hub := live.New(st, opts, slog.New(slog.NewTextHandler(io.Discard, nil)), live.Hooks{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stream/{room}", func(w http.ResponseWriter, r *http.Request) {
+		if err := hub.Subscribe(w, r, r.PathValue("room")); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &streamServer{store: st, hub: hub, srv: srv, url: "http://" + ln.Addr().String()}, nil
+}
+
+func (s *streamServer) close() {
+	s.hub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+	_ = s.store.Close()
+}
+
+// viewers is a child process holding many streams open.
+type viewers struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+func startViewers(url string, n, sampleEvery int) (*viewers, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "bench-viewers", "-url", url, "-n", strconv.Itoa(n), "-sample", strconv.Itoa(sampleEvery))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	v := &viewers{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	line, err := v.out.ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("bench: viewers did not start: %q %v", line, err)
+	}
+	return v, nil
+}
+
+// stop ends the viewers and returns their report.
+func (v *viewers) stop() (ClientReport, error) {
+	_ = v.stdin.Close()
+	var rep ClientReport
+	err := json.NewDecoder(v.out).Decode(&rep)
+	_ = v.cmd.Wait()
+	return rep, err
+}
+
+// FanoutResult is scenario 3's outcome.
+type FanoutResult struct {
+	Viewers        int
+	Rate           int // barrages per second published
+	Seconds        float64
+	DeliveriesPerS float64
+	LagP50, LagP99 float64 // milliseconds
+	ServerCores    float64 // CPU seconds per second
+	ViewerCores    float64
+	Failed         int
+}
+
+// Fanout puts n viewers on one room and publishes rate barrages a second for d.
+func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts live.Options) (FanoutResult, error) {
+	raiseFileLimit()
+	s, err := startStreamServer(ctx, dir, opts)
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	defer s.close()
+	v, err := startViewers(s.url+"/stream/fanout", n, 100)
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	cpu0, t0 := cpuSeconds(), time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	for time.Since(t0) < d {
+		select {
+		case <-ctx.Done():
+			return FanoutResult{}, ctx.Err()
+		case at := <-tick.C:
+			b, _ := barrage.Accept("fanout", barrage.Draft{Text: "fan-out 弾幕 " + strconv.Itoa(at.Nanosecond())}, time.Now())
+			if _, err := s.store.Put(ctx, []barrage.Barrage{b}); err != nil {
+				return FanoutResult{}, err
+			}
+			s.hub.Notify("fanout")
+		}
+	}
+	// Let the last batch reach everyone before counting.
+	time.Sleep(500 * time.Millisecond)
+	elapsed := time.Since(t0).Seconds()
+	serverCPU := cpuSeconds() - cpu0
+	rep, err := v.stop()
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	return FanoutResult{
+		Viewers: rep.Connected, Rate: rate, Seconds: elapsed, Failed: rep.Failed,
+		DeliveriesPerS: float64(rep.Deliveries) / elapsed,
+		LagP50:         percentile(rep.LagsMillis, 50), LagP99: percentile(rep.LagsMillis, 99),
+		ServerCores: serverCPU / elapsed, ViewerCores: rep.CPUSeconds / elapsed,
+	}, nil
+}
+
+// MemoryResult is scenario 4's outcome.
+type MemoryResult struct {
+	Viewers       int
+	RSSBefore     int64
+	RSSAfter      int64
+	PerConnection float64 // bytes
+}
+
+// IdleMemory opens n idle streams and reports the server's RSS growth per stream.
+func IdleMemory(ctx context.Context, dir string, n int) (MemoryResult, error) {
+	raiseFileLimit()
+	s, err := startStreamServer(ctx, dir, live.Options{})
+	if err != nil {
+		return MemoryResult{}, err
+	}
+	defer s.close()
+	// Warm up: one stream, so the room's feed and the server's pools exist before the baseline.
+	warm, err := startViewers(s.url+"/stream/idle", 1, 0)
+	if err != nil {
+		return MemoryResult{}, err
+	}
+	before := rssBytes()
+	v, err := startViewers(s.url+"/stream/idle", n, 0)
+	if err != nil {
+		return MemoryResult{}, err
+	}
+	after := rssBytes()
+	rep, _ := v.stop()
+	_, _ = warm.stop()
+	return MemoryResult{Viewers: rep.Connected, RSSBefore: before, RSSAfter: after,
+		PerConnection: float64(after-before) / float64(max(rep.Connected, 1))}, nil
+}

@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+const (
+	beginMark = "<!-- bench:begin -->"
+	endMark   = "<!-- bench:end -->"
+)
+
+// writeReport puts the results between the markers of path, keeping the prose around them.
+func writeReport(path, results string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	doc := string(old)
+	i, j := strings.Index(doc, beginMark), strings.Index(doc, endMark)
+	block := beginMark + "\n" + results + endMark
+	if i < 0 || j < i {
+		doc = strings.TrimRight(doc, "\n") + "\n\n" + block + "\n"
+	} else {
+		doc = doc[:i] + block + doc[j+len(endMark):]
+	}
+	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+func writeIngest(w io.Writer, r IngestResult) {
+	fmt.Fprintf(w, "### 1. Ingest (%d concurrent senders, %.0f s each)\n\n", r.Workers, r.Send.Seconds)
+	fmt.Fprintf(w, "| handler | accepted/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |\n")
+	fmt.Fprintf(w, "| bare `net/http` answering 202 | %.0f | %.2f | %.2f |\n", r.Bare.PerSecond, r.Bare.P50, r.Bare.P99)
+	fmt.Fprintf(w, "| POST → Kafka acknowledgement | %.0f | %.2f | %.2f |\n\n", r.Send.PerSecond, r.Send.P50, r.Send.P99)
+	fmt.Fprintf(w, "Ratio: **%.2f×** the bare handler (target ≥ 0.5×).", r.Ratio)
+	if r.Send.FirstError != "" {
+		fmt.Fprintf(w, " First error seen: `%s`.", r.Send.FirstError)
+	}
+	fmt.Fprint(w, "\n\n")
+}
+
+func writeEndToEnd(w io.Writer, rs []EndToEndResult) {
+	fmt.Fprint(w, "### 2. End to end, dev mode (acceptance → receipt on an SSE client)\n\n")
+	fmt.Fprint(w, "| target/s | achieved/s | accepted | received | p50 ms | p99 ms | held |\n| ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	best := 0.0
+	for _, r := range rs {
+		fmt.Fprintf(w, "| %d | %.0f | %d | %d | %.1f | %.1f | %v |\n", r.TargetRate, r.AchievedRate, r.Accepted, r.Received, r.P50, r.P99, r.Held)
+		if r.Held && r.AchievedRate > best {
+			best = r.AchievedRate
+		}
+	}
+	fmt.Fprintf(w, "\nHighest rate that held p99 ≤ 250 ms with nothing missing: **%.0f/s** (target 10,000/s for 60 s).\n\n", best)
+}
+
+func writeFanout(w io.Writer, r FanoutResult) {
+	fmt.Fprintf(w, "### 3. Fan-out (%d viewers in one room, %d barrages/s, %.0f s)\n\n", r.Viewers, r.Rate, r.Seconds)
+	fmt.Fprint(w, "| deliveries/s | lag p50 ms | lag p99 ms | server CPU (cores) | viewer process CPU (cores) | failed streams |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(w, "| %.0f | %.1f | %.1f | %.2f | %.2f | %d |\n\n", r.DeliveriesPerS, r.LagP50, r.LagP99, r.ServerCores, r.ViewerCores, r.Failed)
+	fmt.Fprint(w, "Target: ≥ 1,000,000 deliveries/s with p99 lag ≤ 250 ms.\n\n")
+}
+
+func writeMemory(w io.Writer, r MemoryResult) {
+	fmt.Fprintf(w, "### 4. Memory per idle SSE connection (%d connections)\n\n", r.Viewers)
+	fmt.Fprintf(w, "Server RSS %.1f MiB → %.1f MiB: **%.1f KB per connection** (target ≤ 20 KB).\n\n",
+		float64(r.RSSBefore)/(1<<20), float64(r.RSSAfter)/(1<<20), r.PerConnection/1000)
+}
+
+func writeProcessor(w io.Writer, rs []ProcessorResult) {
+	fmt.Fprint(w, "### 5. Processor (CloudEvents over HTTP)\n\n")
+	fmt.Fprint(w, "| store | concurrency | group commit | events/s | p99 ms |\n| --- | ---: | --- | ---: | ---: |\n")
+	for _, r := range rs {
+		fmt.Fprintf(w, "| %s | %d | %v | %.0f | %.2f |\n", r.Store, r.Concurrency, r.Batching, r.PerSecond, r.P99)
+	}
+	fmt.Fprint(w, "\n")
+}

@@ -1,0 +1,170 @@
+package homepage
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/kafka"
+	"github.com/barrage-live/barrage/internal/problem"
+)
+
+// sendBarrage is POST /api/rooms/{room}/barrages: validate, stamp, hand to Kafka, 202.
+func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
+	ctx, span := s.tracer().Start(r.Context(), s.opts.Tracing.Names.Parent, trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
+	r = r.WithContext(ctx)
+	room := r.PathValue("room")
+	if err := barrage.ValidRoom(room); err != nil {
+		s.reject(w, http.StatusBadRequest, "Invalid room", err)
+		return
+	}
+	if ok, wait := s.clients.allowSend(s.clients.key(r)); !ok {
+		if s.hooks.Rejected != nil {
+			s.hooks.Rejected("Too many barrages")
+		}
+		problem.Write(w, problem.Details{Status: http.StatusTooManyRequests, Title: "Too many barrages",
+			Detail: "you are sending faster than this room allows; wait a moment", RetryAfter: wait})
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		s.reject(w, http.StatusUnsupportedMediaType, "Unsupported content type",
+			errors.New("send the barrage as JSON with Content-Type: application/json"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, barrage.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.reject(w, http.StatusRequestEntityTooLarge, "Body too large",
+				fmt.Errorf("the body is larger than %d bytes", barrage.MaxBodyBytes))
+			return
+		}
+		s.reject(w, http.StatusBadRequest, "Unreadable body", errors.New("the body could not be read"))
+		return
+	}
+	// encoding/json would quietly replace invalid UTF-8; a sender should hear about it.
+	if !utf8.Valid(body) {
+		s.reject(w, http.StatusBadRequest, "Invalid barrage", &barrage.FieldError{Field: "text", Reason: "is not valid UTF-8"})
+		return
+	}
+	var d barrage.Draft
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		s.reject(w, http.StatusBadRequest, "Malformed JSON", fmt.Errorf("the body is not a barrage: %s", jsonReason(err)))
+		return
+	}
+	b, err := s.accept(room, d, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		s.reject(w, http.StatusUnprocessableEntity, "Invalid barrage", err)
+		return
+	}
+	if err := s.produce(r.Context(), b); err != nil {
+		problem.Write(w, problem.Details{
+			Status: http.StatusServiceUnavailable, Title: "Try again shortly",
+			Detail:     "the barrage could not be queued right now; nothing was sent, so send it again",
+			RetryAfter: time.Second,
+		})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	_ = json.NewEncoder(w).Encode(map[string]any{"id": b.ID, "acceptedAt": b.AcceptedAt})
+}
+
+// Send is the send path without HTTP, for the load sender: the same validation and the
+// same Kafka hand-off as a person's barrage.
+func (s *Server) Send(ctx context.Context, room string, d barrage.Draft) (string, error) {
+	if err := barrage.ValidRoom(room); err != nil {
+		return "", err
+	}
+	b, err := s.accept(room, d, "")
+	if err != nil {
+		return "", err
+	}
+	return b.ID, s.produce(ctx, b)
+}
+
+// accept validates d and stamps it. With an idempotency key the id is derived from it, so a
+// sender retrying after a lost answer does not show the barrage twice.
+func (s *Server) accept(room string, d barrage.Draft, key string) (barrage.Barrage, error) {
+	b, err := barrage.Accept(room, d, s.now())
+	if err != nil {
+		return b, err
+	}
+	if key != "" {
+		sum := sha256.Sum256([]byte(room + "\x00" + key))
+		b.ID = "i" + hex.EncodeToString(sum[:16])
+	}
+	return b, nil
+}
+
+func (s *Server) produce(ctx context.Context, b barrage.Barrage) error {
+	ctx, span := s.tracer().Start(ctx, s.opts.Tracing.Names.Send, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("barrage.id", b.ID), attribute.String("barrage.room", b.Room)))
+	defer span.End()
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ProduceTimeout)
+	defer cancel()
+	var extra []kafka.Header
+	if tp := s.opts.Tracing.Inject(ctx); tp != "" {
+		b.TraceParent = tp
+		extra = append(extra, kafka.Header{Key: "traceparent", Value: tp})
+	}
+	if err := s.producer.Produce(ctx, b, extra...); err != nil {
+		span.SetStatus(codes.Error, "kafka did not take the barrage")
+		s.log.Warn("produce failed", "barrage", b.ID, "room", b.Room, "err", err)
+		if s.hooks.ProduceFailed != nil {
+			s.hooks.ProduceFailed(err)
+		}
+		return err
+	}
+	if s.hooks.Accepted != nil {
+		s.hooks.Accepted(b)
+	}
+	s.hub.CountAccepted(b.Room, 1)
+	return nil
+}
+
+// reject answers a client error; field errors from validation are listed by field.
+func (s *Server) reject(w http.ResponseWriter, status int, title string, err error) {
+	d := problem.Details{Status: status, Title: title, Detail: err.Error()}
+	var fe *barrage.FieldError
+	if errors.As(err, &fe) {
+		d.Detail = fe.Field + " " + fe.Reason
+		d.Errors = []problem.FieldError{{Field: fe.Field, Reason: fe.Reason}}
+	}
+	if s.hooks.Rejected != nil {
+		s.hooks.Rejected(title)
+	}
+	problem.Write(w, d)
+}
+
+// jsonReason says what is wrong with a body in words that do not expose decoder internals.
+func jsonReason(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("invalid JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type.Kind())
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	}
+	return err.Error()
+}

@@ -1,0 +1,38 @@
+package homepage
+
+import (
+	"net/http"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/problem"
+	"github.com/barrage-live/barrage/views"
+)
+
+// showRoom renders a room's page with its recent history; GET / is room "default".
+func (s *Server) showRoom(w http.ResponseWriter, r *http.Request) {
+	room := r.PathValue("room")
+	if room == "" {
+		room = "default"
+	}
+	if err := barrage.ValidRoom(room); err != nil {
+		problem.Write(w, problem.Details{Status: http.StatusNotFound, Detail: "no such room: room names use letters, digits, '-' and '_'"})
+		return
+	}
+	d := views.RoomData{Room: room, LoadSender: s.opts.LoadSender, Version: s.opts.Version}
+	recs, err := s.history.Latest(r.Context(), room, s.opts.RecentOnJoin)
+	if err != nil {
+		// The page still works: the live stream fills in once the store is back.
+		s.log.Warn("recent history unavailable", "room", room, "err", err)
+	}
+	for _, rec := range recs {
+		d.Recent = append(d.Recent, rec.Barrage)
+	}
+	if len(recs) > 0 {
+		d.LastCursor = string(recs[len(recs)-1].Cursor)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := views.Room(d).Render(r.Context(), w); err != nil {
+		s.log.Warn("render room", "room", room, "err", err)
+	}
+}

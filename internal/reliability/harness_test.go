@@ -1,0 +1,300 @@
+package reliability
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/barrage-live/barrage/internal/store"
+)
+
+// binary is the barrage command, built once for every test in the package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "barrage-reliability-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "barrage")
+	out, err := exec.Command("go", "build", "-o", binary, "github.com/barrage-live/barrage/cmd/barrage").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build barrage: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// role is one barrage process; it can be killed and started again with the same settings.
+type role struct {
+	t    *testing.T
+	name string
+	env  []string
+	port int // its HTTP port, for /readyz
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	logs *os.File
+}
+
+func startRole(t *testing.T, name string, port int, env map[string]string) *role {
+	t.Helper()
+	r := &role{t: t, name: name, port: port}
+	r.env = append(os.Environ(), "PORT="+strconv.Itoa(port), "BARRAGE_LOG_LEVEL=debug")
+	for k, v := range env {
+		r.env = append(r.env, k+"="+v)
+	}
+	logs, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.logs = logs
+	r.start()
+	t.Cleanup(func() {
+		r.stop(syscall.SIGTERM)
+		if t.Failed() {
+			b, _ := os.ReadFile(logs.Name())
+			t.Logf("--- %s log (last 4 KB) ---\n%s", name, tail(b, 4096))
+		}
+	})
+	return r
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func (r *role) start() {
+	r.t.Helper()
+	r.mu.Lock()
+	cmd := exec.Command(binary, r.name)
+	cmd.Env = r.env
+	cmd.Stdout, cmd.Stderr = r.logs, r.logs
+	if err := cmd.Start(); err != nil {
+		r.mu.Unlock()
+		r.t.Fatal(err)
+	}
+	r.cmd = cmd
+	r.mu.Unlock()
+	waitUntil(r.t, r.name+" ready", 60*time.Second, func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", r.port))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// stop signals the process and waits for it to exit.
+func (r *role) stop(sig syscall.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { _ = r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-done
+	}
+	r.cmd = nil
+}
+
+func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pipeline is every role as its own process, sharing one data directory.
+type pipeline struct {
+	broker, processor, dispatcher, homepage *role
+	base                                    string // the HomePage's URL
+	brokerAddr                              string
+}
+
+func startPipeline(t *testing.T, extra map[string]string) *pipeline {
+	t.Helper()
+	dir := t.TempDir()
+	kafkaPort, procPort, homePort := freePort(t), freePort(t), freePort(t)
+	brokerAddr := fmt.Sprintf("127.0.0.1:%d", kafkaPort)
+	common := map[string]string{
+		"BARRAGE_DATA_DIR": dir, "KAFKA_SERVER": brokerAddr, "BARRAGE_BROKER_ADDR": brokerAddr,
+		"BARRAGE_RATE_LIMIT": "0", "BARRAGE_POLL_INTERVAL": "50ms",
+		// Retry long enough that a processor restart never sends a barrage to the dead letter.
+		"BARRAGE_RETRY_COUNT": "30", "BARRAGE_RETRY_INTERVAL": "200ms", "BARRAGE_BACKOFF_POLICY": "linear",
+		"BARRAGE_REQUEST_TIMEOUT": "5s",
+	}
+	for k, v := range extra {
+		common[k] = v
+	}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range common {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	p := &pipeline{brokerAddr: brokerAddr}
+	p.broker = startRole(t, "broker", freePort(t), with())
+	p.processor = startRole(t, "processor", procPort, with())
+	p.dispatcher = startRole(t, "dispatcher", freePort(t), with("K_SINK", fmt.Sprintf("http://127.0.0.1:%d/", procPort)))
+	p.homepage = startRole(t, "homepage", homePort, with())
+	p.base = fmt.Sprintf("http://127.0.0.1:%d", homePort)
+	return p
+}
+
+// history reads every stored barrage of room through the API, following cursors.
+func history(t *testing.T, base, room string) []store.Record {
+	t.Helper()
+	var all []store.Record
+	after := ""
+	for {
+		resp, err := http.Get(base + "/api/rooms/" + room + "/barrages?limit=1000&after=" + after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Barrages []store.Record `json:"barrages"`
+			Cursor   string         `json:"cursor"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page.Barrages...)
+		if len(page.Barrages) < 1000 {
+			return all
+		}
+		after = page.Cursor
+	}
+}
+
+// viewer follows a room's stream and records each barrage id it gets, and the last event id.
+type viewer struct {
+	mu     sync.Mutex
+	counts map[string]int
+	total  int
+	lastID string
+	lags   []time.Duration
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func watch(t *testing.T, base, room, lastEventID string) *viewer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/rooms/"+room+"/stream", nil)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		cancel()
+		t.Fatalf("stream: %s", resp.Status)
+	}
+	v := &viewer{counts: map[string]int{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(v.done)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		var event, id, data string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				id = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				event = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				data = line[6:]
+			case line == "":
+				if event == "barrage" {
+					v.add(id, data)
+				}
+				event, id, data = "", "", ""
+			}
+		}
+	}()
+	t.Cleanup(func() { v.close() })
+	return v
+}
+
+func (v *viewer) add(id, data string) {
+	var recs []store.Record
+	if json.Unmarshal([]byte(data), &recs) != nil {
+		return
+	}
+	now := time.Now()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, r := range recs {
+		v.counts[r.ID]++
+		v.total++
+		v.lags = append(v.lags, now.Sub(r.AcceptedAt))
+	}
+	v.lastID = id
+}
+
+func (v *viewer) close() {
+	v.cancel()
+	<-v.done
+}
+
+func (v *viewer) received() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.total
+}
+
+func (v *viewer) last() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.lastID
+}
