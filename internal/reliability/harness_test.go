@@ -152,8 +152,17 @@ type pipeline struct {
 
 func startPipeline(t *testing.T, extra map[string]string) *pipeline {
 	t.Helper()
-	dir := t.TempDir()
-	kafkaPort, procPort, homePort := freePort(t), freePort(t), freePort(t)
+	return startPipelineWith(t, t.TempDir(), extra, 0)
+}
+
+// startPipelineWith runs the roles on dir. With processorPort set, the processor is the
+// caller's own, already listening there, and no processor process is started.
+func startPipelineWith(t *testing.T, dir string, extra map[string]string, processorPort int) *pipeline {
+	t.Helper()
+	kafkaPort, procPort, homePort := freePort(t), processorPort, freePort(t)
+	if procPort == 0 {
+		procPort = freePort(t)
+	}
 	brokerAddr := fmt.Sprintf("127.0.0.1:%d", kafkaPort)
 	common := map[string]string{
 		"BARRAGE_DATA_DIR": dir, "KAFKA_SERVER": brokerAddr, "BARRAGE_BROKER_ADDR": brokerAddr,
@@ -177,7 +186,9 @@ func startPipeline(t *testing.T, extra map[string]string) *pipeline {
 	}
 	p := &pipeline{brokerAddr: brokerAddr}
 	p.broker = startRole(t, "broker", freePort(t), with())
-	p.processor = startRole(t, "processor", procPort, with())
+	if processorPort == 0 {
+		p.processor = startRole(t, "processor", procPort, with())
+	}
 	p.dispatcher = startRole(t, "dispatcher", freePort(t), with("K_SINK", fmt.Sprintf("http://127.0.0.1:%d/", procPort)))
 	p.homepage = startRole(t, "homepage", homePort, with())
 	p.base = fmt.Sprintf("http://127.0.0.1:%d", homePort)
