@@ -64,7 +64,7 @@ func decode(t *testing.T, env string, docs []doc) rendered {
 			r.alphaSources = append(r.alphaSources, m)
 		case d.kind == "KafkaSource":
 			var ks KafkaSource
-			if err := yaml.UnmarshalStrict(d.raw, &ks); err != nil {
+			if err := decodeStrict(d.raw, &ks); err != nil {
 				t.Fatalf("%s: KafkaSource does not decode strictly as v1beta1: %v", d.source, err)
 			}
 			r.kafkaSources = append(r.kafkaSources, &ks)
@@ -93,7 +93,7 @@ func decode(t *testing.T, env string, docs []doc) rendered {
 func knativeService(t *testing.T, env string, d doc) *servingv1.Service {
 	t.Helper()
 	var svc servingv1.Service
-	if err := yaml.UnmarshalStrict(d.raw, &svc); err != nil {
+	if err := decodeStrict(d.raw, &svc); err != nil {
 		t.Fatalf("%s: Knative Service does not decode strictly: %v", d.source, err)
 	}
 	features, err := config.NewFeaturesConfigFromMap(clusterFeatures[env])
@@ -187,8 +187,30 @@ func checkInvariants(t *testing.T, r rendered) {
 	for _, ks := range r.kafkaSources {
 		checkKafkaSource(t, ks, r.services["processor"].Name)
 	}
+	checkTestPod(t, r)
+}
+
+// checkTestPod asserts the `helm test` hook probes both Knative Services at their cluster
+// addresses; no kubelet runs it here, so rendering is its proof.
+func checkTestPod(t *testing.T, r rendered) {
+	t.Helper()
 	if len(r.testPods) != 1 {
-		t.Errorf("%d helm test pods, want 1", len(r.testPods))
+		t.Fatalf("%d helm test pods, want 1", len(r.testPods))
+	}
+	p := r.testPods[0]
+	if p.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("test pod restartPolicy %q", p.Spec.RestartPolicy)
+	}
+	c := p.Spec.Containers[0]
+	env := envMap(c.Env)
+	for name, role := range map[string]string{"HOMEPAGE": "homepage", "PROCESSOR": "processor"} {
+		want := fmt.Sprintf("http://%s.%s.svc.cluster.local", r.services[role].Name, namespace)
+		if env[name] != want {
+			t.Errorf("test pod %s = %q, want %q", name, env[name], want)
+		}
+		if script := strings.Join(c.Command, " "); !strings.Contains(script, "$"+name+"/readyz") {
+			t.Errorf("test pod does not probe $%s/readyz: %s", name, script)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli/values"
 	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
 )
@@ -55,6 +56,19 @@ type doc struct {
 // render runs what `helm template` runs (schema check included) and returns the manifests
 // and test hooks in a stable order.
 func render(files, set []string) ([]doc, error) {
+	rel, err := dryRunInstall(files, set)
+	if err != nil {
+		return nil, err
+	}
+	all := []string{rel.Manifest}
+	for _, h := range rel.Hooks {
+		all = append(all, fmt.Sprintf("---\n# Source: %s\n%s", h.Path, h.Manifest))
+	}
+	return splitDocs(strings.Join(all, "\n"))
+}
+
+// dryRunInstall is `helm install --dry-run` without a cluster.
+func dryRunInstall(files, set []string) (*release.Release, error) {
 	ch, err := loader.Load(chartDir)
 	if err != nil {
 		return nil, fmt.Errorf("load chart: %w", err)
@@ -70,15 +84,7 @@ func render(files, set []string) ([]doc, error) {
 	install.ReleaseName = releaseName
 	install.Namespace = namespace
 	install.KubeVersion = kubeVersion
-	rel, err := install.Run(ch, vals)
-	if err != nil {
-		return nil, err
-	}
-	all := []string{rel.Manifest}
-	for _, h := range rel.Hooks {
-		all = append(all, fmt.Sprintf("---\n# Source: %s\n%s", h.Path, h.Manifest))
-	}
-	return splitDocs(strings.Join(all, "\n"))
+	return install.Run(ch, vals)
 }
 
 func splitDocs(manifest string) ([]doc, error) {

@@ -7,7 +7,6 @@ import (
 
 	"knative.dev/pkg/apis"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
-	"sigs.k8s.io/yaml"
 )
 
 const fakeDigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -222,7 +221,7 @@ func TestKnativeValidationBites(t *testing.T) {
 			continue
 		}
 		var svc servingv1.Service
-		if err := yaml.UnmarshalStrict(d.raw, &svc); err != nil {
+		if err := decodeStrict(d.raw, &svc); err != nil {
 			t.Fatal(err)
 		}
 		ctx := apis.WithinCreate(context.Background())
@@ -231,5 +230,57 @@ func TestKnativeValidationBites(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "valueFrom.fieldRef") {
 			t.Errorf("%s validated on upstream defaults with fieldRef env: %v", svc.Name, err)
 		}
+	}
+}
+
+// TestKafkaSourceDecodeIsStrict shows the v1beta1 decode catches a misplaced field, the way
+// the API server's strict field validation does.
+func TestKafkaSourceDecodeIsStrict(t *testing.T) {
+	for _, d := range mustRender(t, valueFiles("ask"), nil) {
+		if d.kind != "KafkaSource" {
+			continue
+		}
+		var ks KafkaSource
+		if err := decodeStrict(d.raw, &ks); err != nil {
+			t.Fatalf("the rendered KafkaSource does not decode: %v", err)
+		}
+		bad := strings.Replace(string(d.raw), "  consumerGroup:", "  consumergroup:", 1)
+		err := decodeStrict([]byte(bad), &ks)
+		if err == nil || !strings.Contains(err.Error(), `unknown field "spec.consumergroup"`) {
+			t.Fatalf("a misspelt field decoded: %v", err)
+		}
+		return
+	}
+	t.Fatal("ask renders no KafkaSource")
+}
+
+// TestNotes checks the text helm prints after an install names what was installed and warns
+// about the per-pod store.
+func TestNotes(t *testing.T) {
+	tests := []struct {
+		env        string
+		want, omit []string
+	}{
+		{"defaults", []string{"get ksvc barrage-homepage", "get kafkasource barrage", "WARNING: no store.tablestore.endpoint", "barrage-kafka"}, nil},
+		{"dev", []string{"deployment/barrage-dispatcher", "barrage-info-dead-letter"}, []string{"WARNING"}},
+		{"ask", []string{"HomePage (fc)", "Processor (eci)", "get ksvc demo-barrage", "consumer group barrage-info-consumer, topic barrage-info"}, []string{"WARNING", "barrage-kafka"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			rel, err := dryRunInstall(valueFiles(tt.env), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(rel.Info.Notes, w) {
+					t.Errorf("notes lack %q:\n%s", w, rel.Info.Notes)
+				}
+			}
+			for _, o := range tt.omit {
+				if strings.Contains(rel.Info.Notes, o) {
+					t.Errorf("notes contain %q:\n%s", o, rel.Info.Notes)
+				}
+			}
+		})
 	}
 }
