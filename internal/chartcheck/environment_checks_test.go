@@ -74,6 +74,10 @@ var environmentChecks = map[string]func(t *testing.T, r rendered){
 			"k8s.aliyun.com/retry-count":    "5",
 			"k8s.aliyun.com/retry-interval": "2",
 		})
+		wantEnv(t, hp, "BARRAGE_KAFKA_TLS", "true")
+		if ks.Spec.Net != nil {
+			t.Errorf("ask KafkaSource net %+v; the VPC brokers take plaintext", ks.Spec.Net)
+		}
 		if want := []string{"192.168.42.205:9092", "192.168.42.204:9092", "192.168.42.203:9092"}; !slices.Equal(ks.Spec.BootstrapServers, want) {
 			t.Errorf("ask KafkaSource bootstrapServers %v, want the seed's %v", ks.Spec.BootstrapServers, want)
 		}
