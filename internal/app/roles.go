@@ -195,7 +195,10 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 	}
 	a.onStop(func(context.Context) error { return prod.Close() })
 	m := a.metrics
-	hub := live.New(st, live.Options{PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom, Tracing: a.tracing},
+	hub := live.New(st, live.Options{
+		PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom,
+		WriteTimeout: cfg.HomePage.StreamWriteTimeout, Tracing: a.tracing,
+	},
 		a.log.With("part", "live"), live.Hooks{
 			Published: func(_ string, recs []store.Record, viewers int) {
 				m.Deliveries.Add(float64(len(recs) * viewers))

@@ -101,16 +101,17 @@ type Processor struct {
 
 // HomePage holds the page's and the load sender's settings.
 type HomePage struct {
-	LoadSender        bool          // BARRAGE_LOAD_SENDER
-	LoadMaxConcurrent int           // BARRAGE_LOAD_MAX_CONCURRENCY
-	LoadMaxDuration   time.Duration // BARRAGE_LOAD_MAX_DURATION
-	AllowedOrigins    []string      // BARRAGE_ALLOWED_ORIGINS
-	PollInterval      time.Duration // BARRAGE_POLL_INTERVAL: how often a room's feed reads the store
-	SendsPerSecond    float64       // BARRAGE_RATE_LIMIT: barrages per second per client; 0 is off
-	SendBurst         int           // BARRAGE_RATE_BURST
-	StreamsPerClient  int           // BARRAGE_MAX_STREAMS_PER_CLIENT
-	ViewersPerRoom    int           // BARRAGE_MAX_VIEWERS_PER_ROOM
-	ClientIPHeader    string        // BARRAGE_CLIENT_IP_HEADER: set by a trusted proxy, e.g. X-Forwarded-For
+	LoadSender         bool          // BARRAGE_LOAD_SENDER
+	LoadMaxConcurrent  int           // BARRAGE_LOAD_MAX_CONCURRENCY
+	LoadMaxDuration    time.Duration // BARRAGE_LOAD_MAX_DURATION
+	AllowedOrigins     []string      // BARRAGE_ALLOWED_ORIGINS
+	PollInterval       time.Duration // BARRAGE_POLL_INTERVAL: how often a room's feed reads the store
+	SendsPerSecond     float64       // BARRAGE_RATE_LIMIT: barrages per second per client; 0 is off
+	SendBurst          int           // BARRAGE_RATE_BURST
+	StreamsPerClient   int           // BARRAGE_MAX_STREAMS_PER_CLIENT
+	ViewersPerRoom     int           // BARRAGE_MAX_VIEWERS_PER_ROOM
+	ClientIPHeader     string        // BARRAGE_CLIENT_IP_HEADER: set by a trusted proxy, e.g. X-Forwarded-For
+	StreamWriteTimeout time.Duration // BARRAGE_STREAM_WRITE_TIMEOUT: a viewer blocked this long is evicted
 }
 
 // Broker is the embedded Kafka-protocol broker.
@@ -197,16 +198,17 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 	}
 	c.Processor = Processor{SensitiveWords: p.list("BARRAGE_SENSITIVE_WORDS")}
 	c.HomePage = HomePage{
-		LoadSender:        p.bool("BARRAGE_LOAD_SENDER", true),
-		LoadMaxConcurrent: p.int("BARRAGE_LOAD_MAX_CONCURRENCY", 64, 1, 1024),
-		LoadMaxDuration:   p.duration("BARRAGE_LOAD_MAX_DURATION", time.Minute),
-		AllowedOrigins:    p.list("BARRAGE_ALLOWED_ORIGINS"),
-		PollInterval:      p.duration("BARRAGE_POLL_INTERVAL", 250*time.Millisecond),
-		SendsPerSecond:    float64(p.int("BARRAGE_RATE_LIMIT", 10, 0, 1_000_000)),
-		SendBurst:         p.int("BARRAGE_RATE_BURST", 20, 1, 1_000_000),
-		StreamsPerClient:  p.int("BARRAGE_MAX_STREAMS_PER_CLIENT", 32, 0, 1_000_000),
-		ViewersPerRoom:    p.int("BARRAGE_MAX_VIEWERS_PER_ROOM", 20000, 1, 10_000_000),
-		ClientIPHeader:    p.str("BARRAGE_CLIENT_IP_HEADER", ""),
+		LoadSender:         p.bool("BARRAGE_LOAD_SENDER", true),
+		LoadMaxConcurrent:  p.int("BARRAGE_LOAD_MAX_CONCURRENCY", 64, 1, 1024),
+		LoadMaxDuration:    p.duration("BARRAGE_LOAD_MAX_DURATION", time.Minute),
+		AllowedOrigins:     p.list("BARRAGE_ALLOWED_ORIGINS"),
+		PollInterval:       p.duration("BARRAGE_POLL_INTERVAL", 250*time.Millisecond),
+		SendsPerSecond:     float64(p.int("BARRAGE_RATE_LIMIT", 10, 0, 1_000_000)),
+		SendBurst:          p.int("BARRAGE_RATE_BURST", 20, 1, 1_000_000),
+		StreamsPerClient:   p.int("BARRAGE_MAX_STREAMS_PER_CLIENT", 32, 0, 1_000_000),
+		ViewersPerRoom:     p.int("BARRAGE_MAX_VIEWERS_PER_ROOM", 20000, 1, 10_000_000),
+		ClientIPHeader:     p.str("BARRAGE_CLIENT_IP_HEADER", ""),
+		StreamWriteTimeout: p.duration("BARRAGE_STREAM_WRITE_TIMEOUT", 5*time.Second),
 	}
 	c.Broker = Broker{
 		Addr:       p.str("BARRAGE_BROKER_ADDR", "127.0.0.1:9092"),

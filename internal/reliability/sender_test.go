@@ -26,6 +26,12 @@ type sender struct {
 
 func send(t *testing.T, base, room string, n, rate, workers int) *sender {
 	t.Helper()
+	return sendText(t, base, room, n, rate, workers, "barrage")
+}
+
+// sendText is send with a text of one's own before each barrage's number.
+func sendText(t *testing.T, base, room string, n, rate, workers int, text string) *sender {
+	t.Helper()
 	s := &sender{accepted: map[string]bool{}}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -35,7 +41,7 @@ func send(t *testing.T, base, room string, n, rate, workers int) *sender {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				s.sendOne(t, client, base, room, i)
+				s.sendOne(t, client, base, room, text, i)
 			}
 		}()
 	}
@@ -53,8 +59,8 @@ func send(t *testing.T, base, room string, n, rate, workers int) *sender {
 	return s
 }
 
-func (s *sender) sendOne(t *testing.T, client *http.Client, base, room string, i int) {
-	body, _ := json.Marshal(map[string]string{"text": fmt.Sprintf("barrage %d", i)})
+func (s *sender) sendOne(t *testing.T, client *http.Client, base, room, text string, i int) {
+	body, _ := json.Marshal(map[string]string{"text": fmt.Sprintf("%s %d", text, i)})
 	key := fmt.Sprintf("%s-%d", room, i)
 	for attempt := 0; ; attempt++ {
 		if attempt > 600 {
