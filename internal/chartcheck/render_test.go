@@ -130,9 +130,13 @@ func mustRender(t *testing.T, files, set []string) []doc {
 }
 
 func TestLintStrict(t *testing.T) {
-	for _, env := range environments {
+	for _, env := range append(environments, "bundled kafka") {
 		t.Run(env, func(t *testing.T) {
-			vals, err := mergeValues(valueFiles(env), nil)
+			dir, files := chartDir, valueFiles(env)
+			if env == "bundled kafka" {
+				dir, files = filepath.Join(chartDir, "charts", "kafka"), nil
+			}
+			vals, err := mergeValues(files, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +144,7 @@ func TestLintStrict(t *testing.T) {
 			lint.Strict = true
 			lint.Namespace = namespace
 			lint.KubeVersion = kubeVersion
-			res := lint.Run([]string{chartDir}, vals)
+			res := lint.Run([]string{dir}, vals)
 			for _, m := range res.Messages {
 				t.Logf("lint: %s", m)
 			}
