@@ -178,6 +178,8 @@ func TestBadValues(t *testing.T) {
 			"credentials: existingSecret is set"},
 		{"Tablestore without instance", "defaults", []string{"store.tablestore.endpoint=https://x.ots.aliyuncs.com"},
 			"store.tablestore.instanceName is required"},
+		{"min scale above max scale", "ask", []string{"processor.autoscaling.minScale=101"},
+			"processor.autoscaling.minScale (101) is above maxScale (100)"},
 		{"fc without a role", "defaults", []string{"processor.workloadClass=fc"},
 			"processor.fc.roleArn is required when processor.workloadClass is fc"},
 		{"a credential as plain env", "dev", []string{"homepage.extraEnv[0].name=OTS_SECRET", "homepage.extraEnv[0].value=x"},

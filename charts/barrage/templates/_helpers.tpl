@@ -127,6 +127,10 @@ that names the value to fix.
 {{- end -}}
 {{- range $role := list "homepage" "processor" -}}
 {{- $v := index $.Values $role -}}
+{{- $as := $v.autoscaling -}}
+{{- if and (gt (int $as.maxScale) 0) (gt (int $as.minScale) (int $as.maxScale)) -}}
+{{- fail (printf "%s.autoscaling.minScale (%d) is above maxScale (%d)" $role (int $as.minScale) (int $as.maxScale)) -}}
+{{- end -}}
 {{- if and (eq $v.workloadClass "fc") (not $v.fc.roleArn) -}}
 {{- fail (printf "%s.fc.roleArn is required when %s.workloadClass is fc" $role $role) -}}
 {{- end -}}
