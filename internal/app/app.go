@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/barrage-live/barrage/internal/config"
+	"github.com/barrage-live/barrage/internal/live"
 	"github.com/barrage-live/barrage/internal/telemetry"
 )
 
@@ -180,6 +181,7 @@ func (a *App) serve(name, host string, port int, h http.Handler, ready func(cont
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		ConnContext:       live.WithConn,
 		// No WriteTimeout: live streams write for hours; each stream sets its own deadlines.
 	}
 	go func() {

@@ -45,7 +45,7 @@ func startStreamServer(ctx context.Context, dir string, opts live.Options) (*str
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ConnContext: live.WithConn}
 	go func() { _ = srv.Serve(ln) }()
 	return &streamServer{store: st, hub: hub, srv: srv, url: "http://" + ln.Addr().String()}, nil
 }

@@ -36,6 +36,7 @@ type Options struct {
 	ReplayLimit   int           // most records replayed to a viewer who resumes (5000)
 	Linger        time.Duration // how long a feed outlives its last viewer (10s)
 	MaxPerRoom    int           // viewers of one room on this server (20000)
+	SendBuffer    int           // kernel send buffer of a stream's socket, in bytes (64 KiB)
 	Tracing       *telemetry.Tracing
 }
 
@@ -58,6 +59,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxPerRoom <= 0 {
 		o.MaxPerRoom = 20000
+	}
+	if o.SendBuffer <= 0 {
+		o.SendBuffer = 64 << 10
 	}
 	if o.Tracing == nil {
 		o.Tracing, _ = telemetry.NewTracing(context.Background(), telemetry.TracingOptions{Names: telemetry.NamesFrom(nil)})

@@ -33,6 +33,7 @@ func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string) err
 	if err != nil {
 		return err
 	}
+	capSendBuffer(r.Context(), h.opts.SendBuffer)
 	defer h.leave(f)
 	if h.hooks.Connected != nil {
 		h.hooks.Connected(room, 1)
