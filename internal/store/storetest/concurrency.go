@@ -58,6 +58,7 @@ func testFollowWhileWriting(t *testing.T, open Opener) {
 		if err != nil {
 			t.Fatalf("reader: After(%q): %v", after, err)
 		}
+		checkPage(t, after, recs)
 		if len(recs) > 0 {
 			got = append(got, recs...)
 			after = recs[len(recs)-1].Cursor

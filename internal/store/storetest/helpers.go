@@ -101,6 +101,7 @@ func readAll(ctx context.Context, t testing.TB, s store.Store, room string, afte
 		if len(recs) > limit {
 			t.Fatalf("After(%s, %q, %d) returned %d records, more than the limit", room, after, limit, len(recs))
 		}
+		checkPage(t, after, recs)
 		if len(recs) > 0 {
 			all = append(all, recs...)
 			after = recs[len(recs)-1].Cursor
@@ -113,6 +114,19 @@ func readAll(ctx context.Context, t testing.TB, s store.Store, room string, afte
 			t.Fatalf("room %s: read %d records within %v, want %d", room, len(all), visibleWithin, want)
 		}
 		time.Sleep(5 * time.Millisecond) // poll: rows held back become visible on their own
+	}
+}
+
+// checkPage fails unless every record After returned follows after, in cursor order, so
+// a reader loop always moves forward.
+func checkPage(t testing.TB, after store.Cursor, recs []store.Record) {
+	t.Helper()
+	prev := after
+	for i, r := range recs {
+		if r.Cursor <= prev {
+			t.Fatalf("After(%q) returned record %d (%s) with cursor %q, not greater than %q", after, i, r.ID, r.Cursor, prev)
+		}
+		prev = r.Cursor
 	}
 }
 
