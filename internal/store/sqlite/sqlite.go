@@ -90,7 +90,7 @@ func Open(ctx context.Context, dir string, opts store.Options, options ...Option
 	if s.writer, err = openPool(path, cfg.busyTimeout, false, 1); err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, s.writer); err != nil {
+	if err := migrateWhenFree(ctx, s.writer, cfg.busyTimeout); err != nil {
 		_ = s.writer.Close()
 		return nil, err
 	}
@@ -118,12 +118,13 @@ func Open(ctx context.Context, dir string, opts store.Options, options ...Option
 func openPool(path string, busy time.Duration, readOnly bool, conns int) (*sql.DB, error) {
 	q := []string{
 		fmt.Sprintf("_pragma=busy_timeout(%d)", busy.Milliseconds()),
-		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(FULL)",
 		"_txlock=immediate",
 	}
 	if readOnly {
-		q = append(q, "_pragma=query_only(1)")
+		q = append(q, "_pragma=query_only(1)") // WAL is already set in the file by then
+	} else {
+		q = append(q, "_pragma=journal_mode(WAL)")
 	}
 	db, err := sql.Open("sqlite", path+"?"+strings.Join(q, "&"))
 	if err != nil {
@@ -132,6 +133,24 @@ func openPool(path string, busy time.Duration, readOnly bool, conns int) (*sql.D
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	return db, nil
+}
+
+// migrateWhenFree retries migrate while another process holds the file. Two processes
+// switching a new file to WAL at once can deadlock on the lock upgrade, and SQLite then
+// answers busy at once instead of waiting, so the busy timeout alone does not cover it.
+func migrateWhenFree(ctx context.Context, db *sql.DB, patience time.Duration) error {
+	deadline := time.Now().Add(patience)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := migrate(ctx, db)
+		if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sqlite: open: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Ping checks that the file answers a read of the schema.
