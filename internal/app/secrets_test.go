@@ -27,6 +27,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}{
 		{"kafka SASL refused", []string{"homepage"}, map[string]string{
 			"PORT": "0", "KAFKA_SERVER": broker.Addr(), "KAFKA_USER": "u", "KAFKA_PWD": kafkaSecret,
+			"BARRAGE_DATA_DIR": t.TempDir(),
 		}},
 		{"tablestore unreachable", []string{"processor"}, map[string]string{
 			"PORT": "0", "OTS_ENDPOINT": "http://127.0.0.1:1", "OTS_INSTANCENAME": "barrage",
