@@ -3,16 +3,35 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/barrage-live/barrage/internal/barrage"
 	"github.com/barrage-live/barrage/internal/store"
 )
 
-const insertBarrage = `INSERT INTO barrages (id, room, text, color, mode, accepted_at, traceparent)
-VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+// insertSQLs[n] inserts n rows in one statement; rows are numbered in the order given,
+// and a repeated id keeps its first row.
+var insertSQLs = func() []string {
+	sqls := make([]string, store.MaxBatch+1)
+	for n := 1; n <= store.MaxBatch; n++ {
+		sqls[n] = "INSERT INTO barrages (id, room, text, color, mode, accepted_at, traceparent) VALUES " +
+			strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+	}
+	return sqls
+}()
 
-// Put stores bs in one transaction, so a batch costs one commit. Ids already stored are
-// skipped; the first of a repeated id in bs wins.
+func insertArgs(bs []barrage.Barrage) []any {
+	args := make([]any, 0, 7*len(bs))
+	for _, b := range bs {
+		args = append(args, b.ID, b.Room, b.Text, b.Color, string(b.Mode), b.AcceptedAt.UnixNano(), b.TraceParent)
+	}
+	return args
+}
+
+// Put stores bs with one statement in one transaction, so a batch costs one commit. Ids
+// already stored are skipped; the first of a repeated id in bs wins. The transaction
+// begins IMMEDIATE: a deferred one could find its WAL snapshot stale at the first write
+// and fail without waiting on the busy timeout.
 func (s *Store) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
 	if len(bs) == 0 {
 		return 0, nil
@@ -25,23 +44,15 @@ func (s *Store) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
 		return 0, wrap("put: begin", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	stmt, err := tx.PrepareContext(ctx, insertBarrage)
+	res, err := tx.ExecContext(ctx, insertSQLs[len(bs)], insertArgs(bs)...)
 	if err != nil {
-		return 0, wrap("put: prepare", err)
+		return 0, wrap(fmt.Sprintf("put %d barrages", len(bs)), err)
 	}
-	defer func() { _ = stmt.Close() }()
-	stored := 0
-	for _, b := range bs {
-		res, err := stmt.ExecContext(ctx, b.ID, b.Room, b.Text, b.Color, string(b.Mode), b.AcceptedAt.UnixNano(), b.TraceParent)
-		if err != nil {
-			return 0, wrap("put "+b.ID, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, wrap("put "+b.ID, err)
-		}
-		stored += int(n)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap(fmt.Sprintf("put %d barrages", len(bs)), err)
 	}
+	stored := int(n)
 	if err := tx.Commit(); err != nil {
 		return 0, wrap(fmt.Sprintf("put: commit %d barrages", len(bs)), err)
 	}
