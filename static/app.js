@@ -70,6 +70,7 @@ function listItem(b, mine) {
 }
 
 function receive(batch) {
+  stats.addOut(batch.length);
   const items = [];
   for (const b of batch) {
     if (!b || typeof b.text !== 'string' || seen.has(b.id)) continue;

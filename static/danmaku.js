@@ -25,6 +25,8 @@ export class Danmaku {
     this.ownQueue = [];
     this.hidden = false;
     this.measureCtx = document.createElement('canvas').getContext('2d');
+    this.widths = new Map();
+    this.full = { scroll: false, top: false, bottom: false };
     this.frame = 0;
     this.lanes = new Lanes(1);
     this.resize();
@@ -75,6 +77,9 @@ export class Danmaku {
     this.frame = 0;
     const started = performance.now();
     const now = this.clock.now();
+    this.measureCtx.font = this.font;
+    // Lanes only fill up within a frame, so once a mode finds none, later ones are skipped.
+    this.full = { scroll: false, top: false, bottom: false };
     this.ownQueue = this.placeFrom(this.ownQueue, now, started, true);
     this.queue = this.placeFrom(this.queue, now, started, false);
     this.view.flush();
@@ -102,8 +107,9 @@ export class Danmaku {
 
   tryPlace(e, now) {
     const { b, own } = e;
-    this.measureCtx.font = this.font;
-    const width = Math.ceil(this.measureCtx.measureText(b.text).width) + (own ? 12 : 4);
+    const kind = b.mode === 'top' || b.mode === 'bottom' ? b.mode : 'scroll';
+    if (this.full[kind]) return false;
+    const width = this.measure(b.text) + (own ? 12 : 4);
     const speed = this.settings.speed;
     let row;
     let item;
@@ -117,11 +123,27 @@ export class Danmaku {
       row = this.lanes.scroll(now, this.width, width, pxPerMs);
       item = { mode: 'scroll', duration, from: this.width, to: -width };
     }
-    if (row < 0) return false;
+    if (row < 0) {
+      this.full[kind] = true;
+      return false;
+    }
     Object.assign(item, { b, own, width, start: now, y: row * this.rowHeight, font: this.font, size: this.settings.fontSize });
     this.view.add(item);
     this.onShown(b, own);
     return true;
+  }
+
+  // measure returns the text's width in the current font; repeated texts (a load run sends
+  // one message many times) are measured once.
+  measure(text) {
+    const key = this.settings.fontSize + '|' + text;
+    let w = this.widths.get(key);
+    if (w === undefined) {
+      if (this.widths.size > 2000) this.widths.clear();
+      w = Math.ceil(this.measureCtx.measureText(text).width);
+      this.widths.set(key, w);
+    }
+    return w;
   }
 
   drop(e) {

@@ -1,5 +1,5 @@
-// Live stats: per-second in (accepted by the server, from its stats events), out (shown
-// here) and latency from acceptance to being shown, p50 and p99, over the last minute.
+// Live stats: per-second in (accepted by the server, from its stats events), out (delivered
+// to this page) and latency from acceptance to being shown, p50 and p99, over the last minute.
 const WINDOW = 60; // seconds kept
 const MAX_SAMPLES = 2000; // latency samples kept per second; more are sampled
 
@@ -27,10 +27,16 @@ export class Stats {
     this.in.set(s, (this.in.get(s) || 0) + n);
   }
 
+  // addOut counts barrages the server delivered to this page.
+  addOut(n) {
+    const s = Stats.second();
+    this.out.set(s, (this.out.get(s) || 0) + n);
+  }
+
+  // addShown records the latency of a barrage drawn now: from acceptance to the screen.
   addShown(acceptedAt) {
     const now = Date.now();
     const s = Stats.second(now);
-    this.out.set(s, (this.out.get(s) || 0) + 1);
     this.shown++;
     const t = Date.parse(acceptedAt);
     if (!Number.isFinite(t)) return;

@@ -32,8 +32,16 @@ export class DomView {
     el.textContent = item.b.text; // text, never markup
     el.style.color = item.b.color;
     el.style.font = item.font;
+    el.style.lineHeight = '1.25'; // the font shorthand resets it; rows are sized for 1.25
     el.style.top = item.y + 'px';
-    if (item.mode === 'fixed') el.style.left = item.x + 'px';
+    // The style without the animation is where it ends, off screen or invisible, so a
+    // finished element never flashes in place before it is removed.
+    if (item.mode === 'fixed') {
+      el.style.left = item.x + 'px';
+      el.style.opacity = '0';
+    } else {
+      el.style.transform = `translateX(${item.to}px)`;
+    }
     this.pending.push([el, item]);
   }
 
