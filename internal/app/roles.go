@@ -145,6 +145,8 @@ func (a *App) startDispatcher(ctx context.Context, cfg config.Config, alone bool
 		Timeout:         cfg.Dispatch.RequestTimeout,
 		DeadLetterTopic: cfg.Dispatch.DeadLetterTopic,
 		InitialOldest:   cfg.Dispatch.InitialOffset == "earliest",
+		Unordered:       cfg.Dispatch.Ordering == "unordered",
+		Concurrency:     cfg.Dispatch.Concurrency,
 		Tracing:         a.tracing,
 	}, kcfg, a.log.With("part", "dispatcher"), dispatch.Hooks{
 		Delivered:    func(status int) { a.metrics.Dispatched.WithLabelValues(strconv.Itoa(status)).Inc() },

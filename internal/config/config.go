@@ -92,6 +92,8 @@ type Dispatch struct {
 	RequestTimeout  time.Duration // BARRAGE_REQUEST_TIMEOUT (k8s.aliyun.com/req-timeout)
 	DeadLetterTopic string        // BARRAGE_DEAD_LETTER_TOPIC
 	InitialOffset   string        // BARRAGE_INITIAL_OFFSET: earliest or latest
+	Ordering        string        // BARRAGE_DELIVERY_ORDERING: ordered or unordered, as a KafkaSource's ordering
+	Concurrency     int           // BARRAGE_DELIVERY_CONCURRENCY: deliveries in flight per partition when unordered
 }
 
 // Processor holds the moderation settings.
@@ -195,6 +197,8 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		RequestTimeout:  p.duration("BARRAGE_REQUEST_TIMEOUT", 60*time.Second),
 		DeadLetterTopic: p.str("BARRAGE_DEAD_LETTER_TOPIC", "barrage-info-dead-letter"),
 		InitialOffset:   p.oneOf("BARRAGE_INITIAL_OFFSET", "earliest", "earliest", "latest"),
+		Ordering:        p.oneOf("BARRAGE_DELIVERY_ORDERING", "ordered", "ordered", "unordered"),
+		Concurrency:     p.int("BARRAGE_DELIVERY_CONCURRENCY", 32, 1, 10000),
 	}
 	c.Processor = Processor{SensitiveWords: p.list("BARRAGE_SENSITIVE_WORDS")}
 	c.HomePage = HomePage{

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -157,5 +158,98 @@ func TestDeliveryRetriesThenDeadLetters(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("nothing in the dead letter topic")
+	}
+}
+
+// TestUnorderedDeliversEverythingAndCommitsTheEnd: with many deliveries in flight and a
+// sink that answers out of order, every record arrives and the committed offset reaches
+// the end of the partition.
+func TestUnorderedDeliversEverythingAndCommitsTheEnd(t *testing.T) {
+	broker, err := kafka.StartBroker(kafka.BrokerOptions{Addr: "127.0.0.1:0", Partitions: 2, Topics: []string{"in", "dlq"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	cfg, _ := kafka.NewConfig(config.Kafka{}, "test")
+	cfg.Producer.Return.Successes = true
+	var mu sync.Mutex
+	seen := map[string]int{}
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("Ce-Id")
+		// Later records answer sooner, so completions arrive out of order.
+		var n int
+		fmt.Sscanf(id, "partition:%d/offset:%d", new(int), &n)
+		time.Sleep(time.Duration(200-n%200) * 10 * time.Microsecond)
+		mu.Lock()
+		seen[id]++
+		mu.Unlock()
+	}))
+	defer sink.Close()
+	prod, err := sarama.NewSyncProducer([]string{broker.Addr()}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 400
+	for i := range n {
+		if _, _, err := prod.SendMessage(&sarama.ProducerMessage{Topic: "in", Key: sarama.StringEncoder(fmt.Sprint(i % 7)), Value: sarama.StringEncoder(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prod.Close()
+	d, err := New(Options{
+		Brokers: []string{broker.Addr()}, Topic: "in", ConsumerGroup: "g", Sink: sink.URL, Source: "/s",
+		Retry: 1, BackoffDelay: time.Millisecond, Timeout: 5 * time.Second, DeadLetterTopic: "dlq",
+		InitialOldest: true, Unordered: true, Concurrency: 16,
+	}, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		got := len(seen)
+		mu.Unlock()
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d delivered", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("%s delivered %d times", id, c)
+		}
+	}
+	admin, err := sarama.NewClusterAdmin([]string{broker.Addr()}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	offsets, err := admin.ListConsumerGroupOffsets("g", map[string][]int32{"in": {0, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sarama.NewClient([]string{broker.Addr()}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	for _, p := range []int32{0, 1} {
+		end, err := client.GetOffset("in", p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := offsets.GetBlock("in", p).Offset; got != end {
+			t.Errorf("partition %d committed %d, end is %d", p, got, end)
+		}
 	}
 }

@@ -33,7 +33,11 @@ type Options struct {
 	Timeout         time.Duration // per attempt
 	DeadLetterTopic string
 	InitialOldest   bool // start a new group at the oldest offset
-	Tracing         *telemetry.Tracing
+	// Unordered delivers up to Concurrency records of a partition at once, as a
+	// KafkaSource with ordering: unordered does; offsets are still marked in order.
+	Unordered   bool
+	Concurrency int
+	Tracing     *telemetry.Tracing
 }
 
 // Hooks let callers count what happens; any may be nil.
@@ -126,9 +130,12 @@ func (d *Dispatcher) Setup(s sarama.ConsumerGroupSession) error {
 // Cleanup is called by sarama when a session ends.
 func (d *Dispatcher) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
-// ConsumeClaim delivers a partition's records in order, one at a time, as a KafkaSource
-// with ordered delivery does.
+// ConsumeClaim delivers a partition's records: in order, one at a time, as a KafkaSource
+// with ordered delivery does, or several at once when unordered.
 func (d *Dispatcher) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	if d.opts.Unordered && d.opts.Concurrency > 1 {
+		return d.consumeUnordered(s, claim)
+	}
 	for {
 		select {
 		case m, ok := <-claim.Messages():
@@ -212,4 +219,48 @@ func header(m *sarama.ConsumerMessage, key string) string {
 		}
 	}
 	return ""
+}
+
+// consumeUnordered keeps up to Concurrency deliveries in flight and marks offsets in
+// record order as they finish, so a crash redelivers everything not yet delivered.
+func (d *Dispatcher) consumeUnordered(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	type inflight struct {
+		m    *sarama.ConsumerMessage
+		done chan error
+	}
+	ctx := s.Context()
+	queue := make(chan inflight, d.opts.Concurrency)
+	marked := make(chan struct{})
+	go func() {
+		defer close(marked)
+		for f := range queue {
+			if err := <-f.done; err != nil {
+				for range queue { // the session ended: mark nothing after a gap
+				}
+				return
+			}
+			s.MarkMessage(f.m, "")
+		}
+	}()
+	defer func() {
+		close(queue)
+		<-marked
+	}()
+	for {
+		select {
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			f := inflight{m: m, done: make(chan error, 1)}
+			select {
+			case queue <- f: // blocks while Concurrency deliveries are unfinished
+			case <-ctx.Done():
+				return nil
+			}
+			go func() { f.done <- d.handle(ctx, m) }()
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
