@@ -46,6 +46,7 @@ func testFollowWhileWriting(t *testing.T, open Opener) {
 			}
 		})
 	}
+	t.Cleanup(wg.Wait) // a failed reader still lets the writers finish before the store closes
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 
