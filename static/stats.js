@@ -105,21 +105,21 @@ export class Stats {
   }
 }
 
+// line draws values as a polyline; seconds without a value are bridged, and a lone value
+// is drawn as a dot, so sparse latency samples still show.
 function line(ctx, values, top, y0, y1, w, color) {
   const dx = w / (values.length - 1);
   ctx.strokeStyle = color;
+  ctx.fillStyle = color;
   ctx.lineWidth = 1.5;
   ctx.beginPath();
-  let pen = false;
+  let points = 0;
   values.forEach((v, i) => {
-    if (v === null) {
-      pen = false;
-      return;
-    }
+    if (v === null) return;
     const y = y1 - ((y1 - y0 - 12) * v) / top;
-    if (pen) ctx.lineTo(i * dx, y);
+    if (points++) ctx.lineTo(i * dx, y);
     else ctx.moveTo(i * dx, y);
-    pen = true;
+    ctx.fillRect(i * dx - 1.5, y - 1.5, 3, 3);
   });
   ctx.stroke();
 }

@@ -174,6 +174,7 @@ func writeRenderReport(t *testing.T, results []burstResult) {
 	t.Helper()
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "# Renderer under a burst\n\n")
+	fmt.Fprintf(&sb, "Written by the test; see page.md for what the figures decided.\n\n")
 	fmt.Fprintf(&sb, "Measured by `go test ./internal/e2e -run TestBurst -args -update-docs` on %s:\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&sb, "headless Chromium, a 1280x900 window, the page's own scripts fed %d barrages/s for %d s\n", burstPerSecond, burstSeconds)
 	fmt.Fprintf(&sb, "over SSE in batches every %s. A `PerformanceObserver` for `longtask` records every\n", burstTick)
@@ -182,7 +183,7 @@ func writeRenderReport(t *testing.T, results []burstResult) {
 	for _, r := range results {
 		fmt.Fprintf(&sb, "| %s | %d | %.0f ms | %.0f ms | %d | %d | %s |\n", r.Renderer, r.Tasks.Count, r.Tasks.Max, r.Tasks.Total, r.Shown, r.Dropped, r.Load)
 	}
-	if err := os.WriteFile(docsPath(t, "benchmarks", "render-burst.md"), []byte(sb.String()), 0o644); err != nil {
+	if err := os.WriteFile(docsPath(t, "page-render-burst.md"), []byte(sb.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -68,7 +68,9 @@ func TestSendErrorIsShownAndTextKept(t *testing.T) {
 	browser := newBrowser(t)
 	openRoom(t, browser, base+"/rooms/e2e-errors")
 	within(t, browser, 10*time.Second, chromedp.Steps(
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=send-text]`), "first"+kb.Enter),
+		// The first by the Send button, the second by Enter.
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=send-text]`), "first"),
+		chromedp.Click(chromedp.CSS(`[data-testid=send-button]`)),
 		waitFor(`document.querySelector('[data-testid=send-text]').value === ''`),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=send-text]`), "second too soon"+kb.Enter),
 		waitFor(`!document.querySelector('[data-testid=send-error]').hidden`),
