@@ -146,6 +146,15 @@ func (c Config) Secrets() []string {
 	return s
 }
 
+// defaultOrdering mirrors a KafkaSource (ordered) except in dev mode, where one process
+// plays every part and in-flight deliveries let the processor batch its writes.
+func defaultOrdering(r Role) string {
+	if r == RoleDev {
+		return "unordered"
+	}
+	return "ordered"
+}
+
 func defaultPort(r Role) int {
 	switch r {
 	case RoleProcessor:
@@ -197,7 +206,7 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		RequestTimeout:  p.duration("BARRAGE_REQUEST_TIMEOUT", 60*time.Second),
 		DeadLetterTopic: p.str("BARRAGE_DEAD_LETTER_TOPIC", "barrage-info-dead-letter"),
 		InitialOffset:   p.oneOf("BARRAGE_INITIAL_OFFSET", "earliest", "earliest", "latest"),
-		Ordering:        p.oneOf("BARRAGE_DELIVERY_ORDERING", "ordered", "ordered", "unordered"),
+		Ordering:        p.oneOf("BARRAGE_DELIVERY_ORDERING", defaultOrdering(role), "ordered", "unordered"),
 		Concurrency:     p.int("BARRAGE_DELIVERY_CONCURRENCY", 32, 1, 10000),
 	}
 	c.Processor = Processor{SensitiveWords: p.list("BARRAGE_SENSITIVE_WORDS")}
