@@ -92,8 +92,8 @@ export class Stats {
     const lat = Math.max(100, ...series.p99.filter((v) => v !== null));
     line(ctx, series.in, rate, 0, half - 4, w, COLORS.in);
     line(ctx, series.out, rate, 0, half - 4, w, COLORS.out);
-    line(ctx, series.p50, lat, half + 4, h, w, COLORS.p50);
-    line(ctx, series.p99, lat, half + 4, h, w, COLORS.p99);
+    line(ctx, series.p50, lat, half + 4, h, w, COLORS.p50, true);
+    line(ctx, series.p99, lat, half + 4, h, w, COLORS.p99, true);
     ctx.fillStyle = '#9aa';
     ctx.fillText(`${Math.round(rate)}/s`, 2, 10);
     ctx.fillText(ms(lat), 2, half + 14);
@@ -106,8 +106,8 @@ export class Stats {
 }
 
 // line draws values as a polyline; seconds without a value are bridged, and a lone value
-// is drawn as a dot, so sparse latency samples still show.
-function line(ctx, values, top, y0, y1, w, color) {
+// can be marked with a dot, so sparse latency samples still show.
+function line(ctx, values, top, y0, y1, w, color, dots = false) {
   const dx = w / (values.length - 1);
   ctx.strokeStyle = color;
   ctx.fillStyle = color;
@@ -119,7 +119,7 @@ function line(ctx, values, top, y0, y1, w, color) {
     const y = y1 - ((y1 - y0 - 12) * v) / top;
     if (points++) ctx.lineTo(i * dx, y);
     else ctx.moveTo(i * dx, y);
-    ctx.fillRect(i * dx - 1.5, y - 1.5, 3, 3);
+    if (dots) ctx.fillRect(i * dx - 1.5, y - 1.5, 3, 3);
   });
   ctx.stroke();
 }
