@@ -13,6 +13,7 @@ export class Stats {
     this.in = new Map(); // second -> count
     this.lat = new Map(); // second -> {n, samples[]}
     this.shown = 0;
+    this.lastIn = 0;
     this.dropped = 0;
     this.field = (id) => root.querySelector(`[data-testid=${id}]`);
     setInterval(() => this.render(), 1000);
@@ -23,6 +24,7 @@ export class Stats {
   }
 
   addIn(n) {
+    this.lastIn = n; // the server's own second, shown as it comes
     const s = Stats.second() - 1; // the server's counts are for the second just gone
     this.in.set(s, (this.in.get(s) || 0) + n);
   }
@@ -71,7 +73,7 @@ export class Stats {
       if (l) all.push(...l.samples);
     }
     all.sort((a, b) => a - b);
-    this.field('stat-in').textContent = `${series.in[WINDOW - 1]}/s`;
+    this.field('stat-in').textContent = `${this.lastIn}/s`;
     this.field('stat-out').textContent = `${series.out[WINDOW - 1]}/s`;
     this.field('stat-p50').textContent = all.length ? ms(quantile(all, 0.5)) : '–';
     this.field('stat-p99').textContent = all.length ? ms(quantile(all, 0.99)) : '–';
