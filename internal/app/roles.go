@@ -238,6 +238,8 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 		MaxConcurrency: settings.MaxConcurrency,
 		MaxDuration:    settings.MaxDuration,
 	})
+	// Load runs stop before the server drains, so their last sends are not cut off mid-way.
+	a.onStop(sender.Close)
 	addr, err := a.serve("homepage", cfg.Host, cfg.Port, hp.Handler(static.Handler(), sender.Register), st.Ping)
 	a.HomePage = addr
 	// Streams never end by themselves: close them before the server drains the sends in flight.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ func startStreamServer(ctx context.Context, dir string, opts live.Options) (*str
 	hub := live.New(st, opts, slog.New(slog.NewTextHandler(io.Discard, nil)), live.Hooks{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stream/{room}", func(w http.ResponseWriter, r *http.Request) {
-		if err := hub.Subscribe(w, r, r.PathValue("room")); err != nil {
+		if err := hub.Subscribe(w, r, r.PathValue("room"), func() {}); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}
 	})
@@ -162,6 +163,8 @@ type MemoryResult struct {
 	RSSBefore     int64
 	RSSAfter      int64
 	PerConnection float64 // bytes
+	// Where it goes, per connection, from the Go runtime's own accounting.
+	HeapPerConnection, StackPerConnection, GoroutinesPerConnection float64
 }
 
 // IdleMemory opens n idle streams and reports the server's RSS growth per stream.
@@ -178,13 +181,23 @@ func IdleMemory(ctx context.Context, dir string, n int) (MemoryResult, error) {
 		return MemoryResult{}, err
 	}
 	before := rssBytes()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	g0 := runtime.NumGoroutine()
 	v, err := startViewers(s.url+"/stream/idle", n, 0)
 	if err != nil {
 		return MemoryResult{}, err
 	}
 	after := rssBytes()
+	runtime.ReadMemStats(&m1)
+	g1 := runtime.NumGoroutine()
 	rep, _ := v.stop()
 	_, _ = warm.stop()
+	per := float64(max(rep.Connected, 1))
 	return MemoryResult{Viewers: rep.Connected, RSSBefore: before, RSSAfter: after,
-		PerConnection: float64(after-before) / float64(max(rep.Connected, 1))}, nil
+		PerConnection:           float64(after-before) / per,
+		HeapPerConnection:       float64(int64(m1.HeapInuse)-int64(m0.HeapInuse)) / per,
+		StackPerConnection:      float64(int64(m1.StackInuse)-int64(m0.StackInuse)) / per,
+		GoroutinesPerConnection: float64(g1-g0) / per,
+	}, nil
 }

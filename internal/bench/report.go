@@ -63,8 +63,10 @@ func writeFanout(w io.Writer, r FanoutResult) {
 
 func writeMemory(w io.Writer, r MemoryResult) {
 	fmt.Fprintf(w, "### 4. Memory per idle SSE connection (%d connections)\n\n", r.Viewers)
-	fmt.Fprintf(w, "Server RSS %.1f MiB → %.1f MiB: **%.1f KB per connection** (target ≤ 20 KB).\n\n",
-		float64(r.RSSBefore)/(1<<20), float64(r.RSSAfter)/(1<<20), r.PerConnection/1000)
+	fmt.Fprintf(w, "Server RSS %.1f MiB → %.1f MiB: **%.1f KB per connection** (target ≤ 20 KB). "+
+		"Of that, by the Go runtime's count: heap %.1f KB, goroutine stacks %.1f KB (%.1f goroutines).\n\n",
+		float64(r.RSSBefore)/(1<<20), float64(r.RSSAfter)/(1<<20), r.PerConnection/1000,
+		r.HeapPerConnection/1000, r.StackPerConnection/1000, r.GoroutinesPerConnection)
 }
 
 func writeProcessor(w io.Writer, rs []ProcessorResult) {

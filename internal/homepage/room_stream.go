@@ -23,8 +23,10 @@ func (s *Server) streamRoom(w http.ResponseWriter, r *http.Request) {
 			Detail: "this client has too many live streams open; close some tabs", RetryAfter: 5 * time.Second})
 		return
 	}
-	defer release()
-	err := s.hub.Subscribe(w, r, room)
+	err := s.hub.Subscribe(w, r, room, release)
+	if err != nil {
+		release()
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, live.ErrBadCursor):

@@ -65,7 +65,7 @@ func newTestHub(t *testing.T, src Source, opts Options, hooks Hooks) (*Hub, *htt
 	t.Helper()
 	hub := New(src, opts, slog.New(slog.NewTextHandler(io.Discard, nil)), hooks)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := hub.Subscribe(w, r, strings.TrimPrefix(r.URL.Path, "/")); err != nil {
+		if err := hub.Subscribe(w, r, strings.TrimPrefix(r.URL.Path, "/"), func() {}); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}
 	}))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,10 +19,14 @@ import (
 var ErrBadCursor = errors.New("live: Last-Event-ID is not a cursor")
 
 // Subscribe streams room to the viewer behind w until they leave, are evicted or the hub
-// closes. A viewer resuming with Last-Event-ID (header, or lastEventId in the query) first
-// gets every record after that cursor from the store, then the live feed, with nothing
-// missed or repeated at the seam. It returns an error only before the stream starts.
-func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string) error {
+// closes, then calls done. A viewer resuming with Last-Event-ID (header, or lastEventId in
+// the query) first gets every record after that cursor from the store, then the live
+// feed, with nothing missed or repeated at the seam.
+//
+// It returns an error, without calling done, only when the stream cannot start. On
+// HTTP/1.1 it takes the connection over and returns at once, so the stream holds neither
+// the server's buffers nor its goroutine; otherwise it returns when the stream ends.
+func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string, done func()) error {
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
 		last = r.URL.Query().Get("lastEventId")
@@ -33,18 +38,17 @@ func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string) err
 	if err != nil {
 		return err
 	}
-	capSendBuffer(r.Context(), h.opts.SendBuffer)
-	defer h.leave(f)
 	if h.hooks.Connected != nil {
 		h.hooks.Connected(room, 1)
-		defer h.hooks.Connected(room, -1)
 	}
-
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
+	raw, hijacked := hijack(w)
+	parent := r.Context()
+	if hijacked {
+		parent = context.WithoutCancel(parent) // the request's context ends when this handler returns
+	}
+	ctx, cancel := context.WithCancel(parent)
 	ew := &eventWriter{
 		ResponseWriter: w,
-		rc:             http.NewResponseController(w),
 		timeout:        h.opts.WriteTimeout,
 		evict: func(err error) {
 			cancel()
@@ -54,11 +58,33 @@ func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string) err
 		},
 		start: func(ew *eventWriter) error { return h.replay(ctx, ew, f, store.Cursor(last)) },
 	}
-	// The library parses Last-Event-ID as a number and knows streams by a query parameter.
-	req := r.Clone(ctx)
-	req.Header.Del("Last-Event-ID")
-	req.URL.RawQuery = url.Values{"stream": {room}}.Encode()
-	h.sse.ServeHTTP(ew, req)
+	// The library knows streams by a query parameter and would parse Last-Event-ID as a
+	// number, so it gets a request of its own without it.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/?"+url.Values{"stream": {room}}.Encode(), nil)
+	stream := func() {
+		defer done()
+		defer h.leave(f)
+		defer cancel()
+		if h.hooks.Connected != nil {
+			defer h.hooks.Connected(room, -1)
+		}
+		h.sse.ServeHTTP(ew, req)
+	}
+	if hijacked {
+		if tc, ok := raw.conn.(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(h.opts.SendBuffer)
+		}
+		ew.ResponseWriter, ew.setDeadline, ew.flush = raw, raw.conn.SetWriteDeadline, raw.flush
+		go func() {
+			defer raw.conn.Close()
+			stream()
+		}()
+		return nil
+	}
+	capSendBuffer(r.Context(), h.opts.SendBuffer)
+	rc := http.NewResponseController(w)
+	ew.setDeadline, ew.flush = rc.SetWriteDeadline, rc.Flush
+	stream()
 	return nil
 }
 
@@ -98,15 +124,16 @@ func (h *Hub) replay(ctx context.Context, ew *eventWriter, f *feed, after store.
 // whose writes stall, so one stuck viewer never holds up a room.
 type eventWriter struct {
 	http.ResponseWriter
-	rc       *http.ResponseController
-	timeout  time.Duration
-	deadline time.Time
-	evict    func(error) // called once, on the first failed write
-	start    func(*eventWriter) error
-	started  bool
-	skipUpTo store.Cursor
-	skipping bool
-	failed   bool
+	setDeadline func(time.Time) error
+	flush       func() error
+	timeout     time.Duration
+	deadline    time.Time
+	evict       func(error) // called once, on the first failed write
+	start       func(*eventWriter) error
+	started     bool
+	skipUpTo    store.Cursor
+	skipping    bool
+	failed      bool
 }
 
 var errEvicted = errors.New("live: viewer evicted")
@@ -150,7 +177,7 @@ func (e *eventWriter) extendDeadline() {
 		return
 	}
 	e.deadline = now.Add(e.timeout)
-	_ = e.rc.SetWriteDeadline(e.deadline)
+	_ = e.setDeadline(e.deadline)
 }
 
 // Flush sends what is buffered; the first one, right after the library has registered the
@@ -167,7 +194,7 @@ func (e *eventWriter) Flush() {
 		}
 	}
 	e.extendDeadline()
-	if err := e.rc.Flush(); err != nil {
+	if err := e.flush(); err != nil {
 		e.fail(err)
 	}
 }

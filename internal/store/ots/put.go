@@ -1,0 +1,286 @@
+package ots
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+
+	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/store"
+)
+
+const (
+	codeConditionFail = "OTSConditionCheckFail"
+	maxResolveRounds  = 8
+)
+
+// Put stores bs idempotently in two steps, each one BatchWriteRow. First it claims every
+// id with a conditional put of a claim row that records the feed position (seq) chosen
+// now; the condition failing means someone claimed the id before. Then it writes the feed
+// rows of the ids it claimed, within the write window of their seq. Ids claimed before
+// are settled one by one in resolve. Rows of bs are numbered in the order given.
+func (s *Store) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
+	if len(bs) == 0 {
+		return 0, nil
+	}
+	if len(bs) > store.MaxBatch {
+		return 0, fmt.Errorf("%w: put of %d barrages refused: a batch holds at most %d (store.MaxBatch)", errOversize, len(bs), store.MaxBatch)
+	}
+	bs = firstOfEachID(bs)
+	for _, b := range bs {
+		if err := barrage.ValidRoom(b.Room); err != nil {
+			return 0, fmt.Errorf("ots: put %s: %w", b.ID, err)
+		}
+	}
+	base := s.nextSeqs(len(bs))
+	claims := make([]*tablestore.PutRowChange, len(bs))
+	for i, b := range bs {
+		claims[i] = s.claimRow(b, 0, base+int64(i))
+	}
+	results, err := s.batchWrite(ctx, claims)
+	if err != nil {
+		return 0, s.wrap(fmt.Sprintf("claim %d ids", len(bs)), err)
+	}
+	var fresh []int
+	var claimedBefore []barrage.Barrage
+	var firstErr error
+	for i, r := range results {
+		switch {
+		case r.IsSucceed:
+			fresh = append(fresh, i)
+		case r.Error.Code == codeConditionFail:
+			claimedBefore = append(claimedBefore, bs[i])
+		case firstErr == nil:
+			firstErr = rowError(bs[i].ID, r.Error)
+		}
+	}
+	stored := 0
+	if len(fresh) > 0 {
+		n, err := s.writeFeed(ctx, base, bs, fresh)
+		stored += n
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	// A failed row stays claimed without its feed row; the retry finishes it in resolve.
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	for _, b := range claimedBefore {
+		n, err := s.resolve(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		stored += n
+	}
+	return stored, nil
+}
+
+// writeFeed writes the feed rows of bs[i] for i in idx at seq base+i. The call must end
+// within the write window of base: after that readers may have passed base, so a row that
+// lands late could be missed. A row that misses the window fails the Put and is moved to
+// a new seq when it is retried.
+func (s *Store) writeFeed(ctx context.Context, base int64, bs []barrage.Barrage, idx []int) (int, error) {
+	deadline := time.Unix(0, base).Add(s.writeWindow)
+	if time.Until(deadline) < s.writeWindow/2 {
+		return 0, fmt.Errorf("ots: put: claiming took too long to write within the window: %w", store.ErrUnavailable)
+	}
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	rows := make([]*tablestore.PutRowChange, len(idx))
+	for k, i := range idx {
+		rows[k] = s.feedRow(bs[i], base+int64(i))
+	}
+	results, err := s.batchWrite(wctx, rows)
+	if err != nil {
+		return 0, s.wrap(fmt.Sprintf("write %d rows", len(rows)), err)
+	}
+	stored := 0
+	for k, r := range results {
+		switch {
+		case r.IsSucceed:
+			stored++
+		case r.Error.Code == codeConditionFail: // a resolver wrote it for us
+		default:
+			return stored, rowError(bs[idx[k]].ID, r.Error)
+		}
+	}
+	return stored, nil
+}
+
+// resolve settles an id that was claimed before: it is stored if its feed row exists;
+// if the claim is recent, its writer may still be at work, so the row is written at the
+// claimed seq (whoever is first wins); if the claim is older than half the write window,
+// the id is claimed again at a new seq, so no row is ever written late at an old seq.
+func (s *Store) resolve(ctx context.Context, b barrage.Barrage) (int, error) {
+	for range maxResolveRounds {
+		c, found, err := s.latestClaim(ctx, b.ID)
+		if err != nil {
+			return 0, s.wrap("read claim of "+b.ID, err)
+		}
+		if !found { // expired with the TTL: claim afresh
+			c = claim{attempt: -1}
+		} else {
+			exists, err := s.feedExists(ctx, c.room, c.seq, b.ID)
+			if err != nil {
+				return 0, s.wrap("read row of "+b.ID, err)
+			}
+			if exists {
+				return 0, nil
+			}
+			if time.Since(time.Unix(0, c.seq)) < s.writeWindow/2 {
+				c.room = b.Room
+				return s.writeFeed(ctx, c.seq, []barrage.Barrage{b}, []int{0})
+			}
+		}
+		seq := s.nextSeqs(1)
+		results, err := s.batchWrite(ctx, []*tablestore.PutRowChange{s.claimRow(b, c.attempt+1, seq)})
+		if err != nil {
+			return 0, s.wrap("claim "+b.ID+" again", err)
+		}
+		switch r := results[0]; {
+		case r.IsSucceed:
+			return s.writeFeed(ctx, seq, []barrage.Barrage{b}, []int{0})
+		case r.Error.Code != codeConditionFail:
+			return 0, rowError(b.ID, r.Error)
+		}
+		// Another writer claimed it again first: look once more.
+	}
+	return 0, fmt.Errorf("ots: put %s: claims kept changing: %w", b.ID, store.ErrUnavailable)
+}
+
+type claim struct {
+	attempt, seq int64
+	room         string
+}
+
+func (s *Store) latestClaim(ctx context.Context, id string) (claim, bool, error) {
+	start, end := new(tablestore.PrimaryKey), new(tablestore.PrimaryKey)
+	start.AddPrimaryKeyColumn(pkRoom, claimPrefix+id)
+	start.AddPrimaryKeyColumnWithMaxValue(pkSeq)
+	start.AddPrimaryKeyColumnWithMaxValue(pkID)
+	end.AddPrimaryKeyColumn(pkRoom, claimPrefix+id)
+	end.AddPrimaryKeyColumnWithMinValue(pkSeq)
+	end.AddPrimaryKeyColumnWithMinValue(pkID)
+	resp, err := s.client(ctx, true).GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &tablestore.RangeRowQueryCriteria{
+		TableName: s.cfg.Table, StartPrimaryKey: start, EndPrimaryKey: end,
+		Direction: tablestore.BACKWARD, Limit: 1, MaxVersion: 1,
+	}})
+	if err != nil {
+		return claim{}, false, err
+	}
+	if len(resp.Rows) == 0 {
+		return claim{}, false, nil
+	}
+	row := resp.Rows[0]
+	c := claim{attempt: pkInt(row.PrimaryKey, pkSeq)}
+	for _, col := range row.Columns {
+		switch col.ColumnName {
+		case colClaimSeq:
+			c.seq, _ = col.Value.(int64)
+		case colClaimRoom:
+			c.room, _ = col.Value.(string)
+		}
+	}
+	return c, true, nil
+}
+
+func (s *Store) feedExists(ctx context.Context, room string, seq int64, id string) (bool, error) {
+	pk := new(tablestore.PrimaryKey)
+	pk.AddPrimaryKeyColumn(pkRoom, room)
+	pk.AddPrimaryKeyColumn(pkSeq, seq)
+	pk.AddPrimaryKeyColumn(pkID, id)
+	resp, err := s.client(ctx, true).GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{
+		TableName: s.cfg.Table, PrimaryKey: pk, MaxVersion: 1, ColumnsToGet: []string{colMode},
+	}})
+	if err != nil {
+		return false, err
+	}
+	return len(resp.PrimaryKey.PrimaryKeys) > 0, nil
+}
+
+func (s *Store) claimRow(b barrage.Barrage, attempt, seq int64) *tablestore.PutRowChange {
+	ch := &tablestore.PutRowChange{TableName: s.cfg.Table, PrimaryKey: new(tablestore.PrimaryKey)}
+	ch.PrimaryKey.AddPrimaryKeyColumn(pkRoom, claimPrefix+b.ID)
+	ch.PrimaryKey.AddPrimaryKeyColumn(pkSeq, attempt)
+	ch.PrimaryKey.AddPrimaryKeyColumn(pkID, b.ID)
+	ch.AddColumn(colClaimSeq, seq)
+	ch.AddColumn(colClaimRoom, b.Room)
+	ch.SetCondition(tablestore.RowExistenceExpectation_EXPECT_NOT_EXIST)
+	return ch
+}
+
+func (s *Store) feedRow(b barrage.Barrage, seq int64) *tablestore.PutRowChange {
+	ch := &tablestore.PutRowChange{TableName: s.cfg.Table, PrimaryKey: new(tablestore.PrimaryKey)}
+	ch.PrimaryKey.AddPrimaryKeyColumn(pkRoom, b.Room)
+	ch.PrimaryKey.AddPrimaryKeyColumn(pkSeq, seq)
+	ch.PrimaryKey.AddPrimaryKeyColumn(pkID, b.ID)
+	ch.AddColumn(colText, b.Text)
+	ch.AddColumn(colColor, b.Color)
+	ch.AddColumn(colMode, string(b.Mode))
+	ch.AddColumn(colAcceptedAt, b.AcceptedAt.UnixNano())
+	if b.TraceParent != "" {
+		ch.AddColumn(colTraceParent, b.TraceParent)
+	}
+	ch.SetCondition(tablestore.RowExistenceExpectation_EXPECT_NOT_EXIST)
+	return ch
+}
+
+// batchWrite sends rows (at most 200) in one BatchWriteRow and returns each row's result
+// in the order given.
+func (s *Store) batchWrite(ctx context.Context, rows []*tablestore.PutRowChange) ([]tablestore.RowResult, error) {
+	req := new(tablestore.BatchWriteRowRequest)
+	for _, r := range rows {
+		req.AddRowChange(r)
+	}
+	resp, err := s.client(ctx, true).BatchWriteRow(req)
+	if err != nil {
+		return nil, err
+	}
+	got := resp.TableToRowsResult[s.cfg.Table]
+	if len(got) != len(rows) {
+		return nil, fmt.Errorf("BatchWriteRow answered %d results for %d rows", len(got), len(rows))
+	}
+	results := make([]tablestore.RowResult, len(rows))
+	for _, r := range got {
+		if r.Index < 0 || int(r.Index) >= len(rows) {
+			return nil, fmt.Errorf("BatchWriteRow answered row index %d of %d", r.Index, len(rows))
+		}
+		results[r.Index] = r
+	}
+	return results, nil
+}
+
+// rowError is one row's failure inside a batch, classified like a whole call's.
+func rowError(id string, e tablestore.Error) error {
+	err := &tablestore.OtsError{Code: e.Code, Message: e.Message}
+	if transient(err) {
+		return fmt.Errorf("ots: put %s: %w: %w", id, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("ots: put %s: %w", id, err)
+}
+
+func firstOfEachID(bs []barrage.Barrage) []barrage.Barrage {
+	seen := make(map[string]bool, len(bs))
+	out := make([]barrage.Barrage, 0, len(bs))
+	for _, b := range bs {
+		if !seen[b.ID] {
+			seen[b.ID] = true
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func pkInt(pk *tablestore.PrimaryKey, name string) int64 {
+	for _, c := range pk.PrimaryKeys {
+		if c.ColumnName == name {
+			v, _ := c.Value.(int64)
+			return v
+		}
+	}
+	return 0
+}
+
