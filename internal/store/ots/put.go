@@ -131,7 +131,6 @@ func (s *Store) resolve(ctx context.Context, b barrage.Barrage) (int, error) {
 				return 0, nil
 			}
 			if time.Since(time.Unix(0, c.seq)) < s.writeWindow/2 {
-				c.room = b.Room
 				return s.writeFeed(ctx, c.seq, []barrage.Barrage{b}, []int{0})
 			}
 		}
@@ -283,4 +282,3 @@ func pkInt(pk *tablestore.PrimaryKey, name string) int64 {
 	}
 	return 0
 }
-

@@ -1,0 +1,43 @@
+package ots_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/barrage-live/barrage/internal/store"
+	"github.com/barrage-live/barrage/internal/store/ots"
+	"github.com/barrage-live/barrage/internal/store/ots/otstest"
+	"github.com/barrage-live/barrage/internal/store/storetest"
+)
+
+var tables atomic.Int64
+
+// configFor points a store at srv, on a table no other test uses.
+func configFor(srv *otstest.Server) ots.Config {
+	return ots.Config{
+		Endpoint: srv.URL,
+		Instance: srv.Instance(),
+		Table:    fmt.Sprintf("barrage_%d", tables.Add(1)),
+		KeyID:    srv.KeyID(),
+		Secret:   srv.Secret(),
+	}
+}
+
+func openStore(t testing.TB, cfg ots.Config, opts store.Options) *ots.Store {
+	t.Helper()
+	s, err := ots.Open(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	srv := otstest.Start(t, otstest.Options{})
+	storetest.Run(t, func(t *testing.T, opts store.Options) store.Store {
+		return openStore(t, configFor(srv), opts)
+	})
+}
