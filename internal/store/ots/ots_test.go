@@ -25,9 +25,9 @@ func configFor(srv *otstest.Server) ots.Config {
 	}
 }
 
-func openStore(t testing.TB, cfg ots.Config, opts store.Options) *ots.Store {
+func openStore(t testing.TB, cfg ots.Config, opts store.Options, options ...ots.Option) *ots.Store {
 	t.Helper()
-	s, err := ots.Open(context.Background(), cfg, opts)
+	s, err := ots.Open(context.Background(), cfg, opts, options...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -28,7 +28,8 @@ func decode(body []byte, m proto.Message) *svcError {
 	return nil
 }
 
-func (s *Server) nowMillis() int64 { return time.Now().UnixMilli() }
+// nowMillis reads the server's clock; s.mu must be held.
+func (s *Server) nowMillis() int64 { return s.now().UnixMilli() }
 
 // tableLocked returns a table; s.mu must be held.
 func (s *Server) tableLocked(name string) (*table, *svcError) {

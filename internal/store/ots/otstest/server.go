@@ -55,8 +55,10 @@ type Server struct {
 
 	mu     sync.Mutex
 	tables map[string]*table
-	fault  *Fault
-	faultN int // requests left to fail; <0 means until cleared
+	fault     *Fault
+	faultN    int // requests left to fail; <0 means until cleared
+	intercept func(action string) *Fault
+	now       func() time.Time
 
 	latency  atomic.Int64 // nanoseconds added before each request
 	requests sync.Map     // action -> *atomic.Int64
@@ -83,7 +85,7 @@ func New(opts Options) *Server {
 	if opts.Secret == "" {
 		opts.Secret = "test-secret"
 	}
-	s := &Server{opts: opts, tables: map[string]*table{}}
+	s := &Server{opts: opts, tables: map[string]*table{}, now: time.Now}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -103,6 +105,22 @@ func (s *Server) FailNext(n int, f *Fault) {
 	s.fault, s.faultN = f, n
 }
 
+// SetInterceptor calls fn for every authenticated request; a non-nil Fault is answered
+// instead. Tests use it to fail one particular call, such as the second BatchWriteRow.
+func (s *Server) SetInterceptor(fn func(action string) *Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intercept = fn
+}
+
+// SetClock replaces the clock that stamps rows and applies the TTL, so tests can expire
+// rows without waiting a day.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
 // ClearFault lets requests through again.
 func (s *Server) ClearFault() { s.SetFault(nil) }
 
@@ -120,7 +138,15 @@ func (s *Server) Requests(action string) int64 {
 // Faulted counts the requests answered with an injected fault.
 func (s *Server) Faulted() int64 { return s.faulted.Load() }
 
-func (s *Server) takeFault() *Fault {
+func (s *Server) takeFault(action string) *Fault {
+	s.mu.Lock()
+	fn := s.intercept
+	s.mu.Unlock()
+	if fn != nil {
+		if f := fn(action); f != nil {
+			return f
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fault == nil || s.faultN == 0 {
@@ -187,7 +213,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	action := strings.TrimPrefix(r.URL.Path, "/")
 	c, _ := s.requests.LoadOrStore(action, new(atomic.Int64))
 	c.(*atomic.Int64).Add(1)
-	if f := s.takeFault(); f != nil {
+	if f := s.takeFault(action); f != nil {
 		s.faulted.Add(1)
 		s.answerError(w, &svcError{f.Status, f.Code, f.Message})
 		return
