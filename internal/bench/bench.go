@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -26,8 +27,21 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	only := fs.String("scenario", "all", "ingest, e2e, fanout, memory, processor or all")
 	out := fs.String("out", "", "write the results as Markdown to this file, such as docs/benchmarks.md")
 	short := fs.Bool("short", false, "short runs, to check the harness rather than to measure")
+	batch := fs.Duration("batch", 0, "fan-out: shortest gap between two events of a room (0 is the server's default)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	dir, err := os.MkdirTemp("", "barrage-bench-")
 	if err != nil {
@@ -68,7 +82,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		if *short {
 			n = 1000
 		}
-		r, err := Fanout(ctx, sub("fanout"), n, 100, scale(20*time.Second), live.Options{})
+		r, err := Fanout(ctx, sub("fanout"), n, 100, scale(20*time.Second), live.Options{BatchInterval: *batch})
 		if err != nil {
 			return fmt.Errorf("bench: fanout: %w", err)
 		}

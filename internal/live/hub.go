@@ -29,7 +29,7 @@ type Source interface {
 // Options tune the feeds. Zero values take the defaults noted.
 type Options struct {
 	PollInterval  time.Duration // how often an idle feed reads the store (250ms)
-	BatchInterval time.Duration // the shortest gap between two batches of a room (20ms)
+	BatchInterval time.Duration // the shortest gap between two batches of a room (20ms, growing with its viewers)
 	Heartbeat     time.Duration // comment sent to keep proxies from closing streams (15s)
 	WriteTimeout  time.Duration // a viewer that cannot take a write this long is evicted (5s)
 	BatchLimit    int           // most records in one event (500)
@@ -107,6 +107,7 @@ type feed struct {
 	room      string
 	cursor    atomic.Pointer[store.Cursor] // the last cursor published
 	viewers   int                          // guarded by Hub.mu
+	watching  atomic.Int64                 // viewers, readable without the lock
 	wake      chan struct{}
 	stop      chan struct{}
 	linger    *time.Timer // guarded by Hub.mu
@@ -150,6 +151,7 @@ func (h *Hub) join(ctx context.Context, room string) (*feed, error) {
 			return nil, ErrRoomFull
 		}
 		f.viewers++
+		f.watching.Store(int64(f.viewers))
 		if f.linger != nil {
 			f.linger.Stop()
 			f.linger = nil
@@ -181,6 +183,7 @@ func (h *Hub) join(ctx context.Context, room string) (*feed, error) {
 		go h.run(f)
 	}
 	f.viewers++
+	f.watching.Store(int64(f.viewers))
 	return f, nil
 }
 
@@ -189,6 +192,7 @@ func (h *Hub) leave(f *feed) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f.viewers--
+	f.watching.Store(int64(f.viewers))
 	if f.viewers > 0 || h.closed {
 		return
 	}
@@ -234,7 +238,7 @@ func (h *Hub) run(f *feed) {
 		case <-poll.C:
 		case <-f.wake:
 			// Let a burst gather: one event per short tick is what keeps fan-out cheap.
-			if wait := h.opts.BatchInterval - time.Since(last); wait > 0 {
+			if wait := h.batchInterval(f) - time.Since(last); wait > 0 {
 				select {
 				case <-time.After(wait):
 				case <-f.stop:
@@ -252,6 +256,15 @@ func (h *Hub) run(f *feed) {
 		h.poll(f)
 	}
 }
+
+// batchInterval is the shortest gap between two events of f. Every event costs one write
+// per viewer, so a crowded room gathers longer: 20µs a viewer, up to 200ms at 10,000.
+func (h *Hub) batchInterval(f *feed) time.Duration {
+	d := time.Duration(f.watching.Load()) * 20 * time.Microsecond
+	return min(max(d, h.opts.BatchInterval), maxBatchInterval)
+}
+
+const maxBatchInterval = 200 * time.Millisecond
 
 // poll publishes everything new in the room, a batch at a time.
 func (h *Hub) poll(f *feed) {
