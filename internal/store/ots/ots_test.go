@@ -3,6 +3,7 @@ package ots_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 
@@ -27,6 +28,7 @@ func configFor(srv *otstest.Server) ots.Config {
 
 func openStore(t testing.TB, cfg ots.Config, opts store.Options, options ...ots.Option) *ots.Store {
 	t.Helper()
+	options = append([]ots.Option{ots.WithLogger(slog.New(slog.DiscardHandler))}, options...)
 	s, err := ots.Open(context.Background(), cfg, opts, options...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)

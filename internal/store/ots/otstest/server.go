@@ -53,8 +53,8 @@ type Server struct {
 	*httptest.Server
 	opts Options
 
-	mu     sync.Mutex
-	tables map[string]*table
+	mu        sync.Mutex
+	tables    map[string]*table
 	fault     *Fault
 	faultN    int // requests left to fail; <0 means until cleared
 	intercept func(action string) *Fault
