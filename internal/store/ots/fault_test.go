@@ -202,3 +202,54 @@ func ids(recs []store.Record) []string {
 	}
 	return out
 }
+
+// TestLostAnswer: the service writes a barrage's row but the answer is lost, so the Put
+// fails and is retried. Written within the window, the row stays where it is; written
+// after it (readers may be past it), the retry moves it above the reader's cursor and
+// drops the old one.
+func TestLostAnswer(t *testing.T) {
+	const window = 200 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		late time.Duration // how far the service's clock is ahead when it writes the row
+	}{{"InTime", 0}, {"Late", 3 * window}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := otstest.Start(t, otstest.Options{})
+			var offset atomic.Int64
+			srv.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+			s := openStore(t, configFor(srv), store.Options{}, ots.WithWriteWindow(window))
+			room := "lost-" + tc.name
+			lost, later := mustAccept(t, room, "lost"), mustAccept(t, room, "later")
+			var batches atomic.Int64
+			srv.SetInterceptor(func(action string) *otstest.Fault {
+				if action == "BatchWriteRow" && batches.Add(1) == 2 {
+					offset.Store(int64(tc.late))
+					return &otstest.Fault{Status: 500, Code: "OTSInternalServerError", Message: "injected", AfterApply: true}
+				}
+				offset.Store(0)
+				return nil
+			})
+			if _, err := s.Put(t.Context(), []barrage.Barrage{lost}); !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("Put with a lost answer gave %v, want ErrUnavailable", err)
+			}
+			srv.SetInterceptor(nil)
+			putOne(t, s, later, 1)
+			// The row was written, answer or not: a reader gets both, and passes the lost one.
+			before := readRoom(t, s, room, 2)
+			if len(before) != 2 || before[0].ID != lost.ID || before[1].ID != later.ID {
+				t.Fatalf("before the retry the room holds %v, want lost then later", ids(before))
+			}
+			cursor := before[1].Cursor
+			putOne(t, s, lost, 0)
+			all := readRoom(t, s, room, 2)
+			if len(all) != 2 {
+				t.Fatalf("room holds %v, want each barrage once", ids(all))
+			}
+			if tc.late > 0 {
+				if rest := readFrom(t, s, room, cursor, 1); rest[0].ID != lost.ID {
+					t.Fatalf("after the reader's cursor came %v, want the moved barrage", ids(rest))
+				}
+			}
+		})
+	}
+}

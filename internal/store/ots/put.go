@@ -123,12 +123,17 @@ func (s *Store) resolve(ctx context.Context, b barrage.Barrage) (int, error) {
 		if !found { // expired with the TTL: claim afresh
 			c = claim{attempt: -1}
 		} else {
-			exists, err := s.feedExists(ctx, c.room, c.seq, b.ID)
+			exists, written, err := s.feedExists(ctx, c.room, c.seq, b.ID)
 			if err != nil {
 				return 0, s.wrap("read row of "+b.ID, err)
 			}
-			if exists {
+			if exists && written <= time.Unix(0, c.seq).Add(s.writeWindow).UnixMilli() {
 				return 0, nil
+			}
+			if exists {
+				// The service wrote the row after its window (a write whose answer was
+				// lost): readers may be past it. Move it to a new seq, then drop the old.
+				return 0, s.relocate(ctx, b, c)
 			}
 			if time.Since(time.Unix(0, c.seq)) < s.writeWindow/2 {
 				return s.writeFeed(ctx, c.seq, []barrage.Barrage{b}, []int{0})
@@ -148,6 +153,39 @@ func (s *Store) resolve(ctx context.Context, b barrage.Barrage) (int, error) {
 		// Another writer claimed it again first: look once more.
 	}
 	return 0, fmt.Errorf("ots: put %s: claims kept changing: %w", b.ID, store.ErrUnavailable)
+}
+
+// relocate claims b again at a new seq, writes its row there and deletes the row at the
+// old claim. A reader not yet past the old seq may show the barrage twice; none misses it.
+func (s *Store) relocate(ctx context.Context, b barrage.Barrage, old claim) error {
+	seq := s.nextSeqs(1)
+	results, err := s.batchWrite(ctx, []*tablestore.PutRowChange{s.claimRow(b, old.attempt+1, seq)})
+	if err != nil {
+		return s.wrap("claim "+b.ID+" to move it", err)
+	}
+	if r := results[0]; !r.IsSucceed {
+		if r.Error.Code == codeConditionFail { // another writer is moving it
+			return fmt.Errorf("ots: put %s: being moved by another writer: %w", b.ID, store.ErrUnavailable)
+		}
+		return rowError(b.ID, r.Error)
+	}
+	if _, err := s.writeFeed(ctx, seq, []barrage.Barrage{b}, []int{0}); err != nil {
+		return err
+	}
+	del := &tablestore.DeleteRowChange{TableName: s.cfg.Table, PrimaryKey: new(tablestore.PrimaryKey)}
+	del.PrimaryKey.AddPrimaryKeyColumn(pkRoom, old.room)
+	del.PrimaryKey.AddPrimaryKeyColumn(pkSeq, old.seq)
+	del.PrimaryKey.AddPrimaryKeyColumn(pkID, b.ID)
+	del.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	results, err = s.batchChange(ctx, []tablestore.RowChange{del})
+	if err != nil {
+		return s.wrap("delete the late row of "+b.ID, err)
+	}
+	if r := results[0]; !r.IsSucceed {
+		return rowError(b.ID, r.Error)
+	}
+	s.log.Warn("ots: moved a row the service wrote after its window", "id", b.ID, "room", b.Room)
+	return nil
 }
 
 type claim struct {
@@ -186,7 +224,9 @@ func (s *Store) latestClaim(ctx context.Context, id string) (claim, bool, error)
 	return c, true, nil
 }
 
-func (s *Store) feedExists(ctx context.Context, room string, seq int64, id string) (bool, error) {
+// feedExists reports whether the row (room, seq, id) exists and when the service wrote it
+// (its cells' version, in milliseconds).
+func (s *Store) feedExists(ctx context.Context, room string, seq int64, id string) (bool, int64, error) {
 	pk := new(tablestore.PrimaryKey)
 	pk.AddPrimaryKeyColumn(pkRoom, room)
 	pk.AddPrimaryKeyColumn(pkSeq, seq)
@@ -195,9 +235,13 @@ func (s *Store) feedExists(ctx context.Context, room string, seq int64, id strin
 		TableName: s.cfg.Table, PrimaryKey: pk, MaxVersion: 1, ColumnsToGet: []string{colMode},
 	}})
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
-	return len(resp.PrimaryKey.PrimaryKeys) > 0, nil
+	var written int64
+	for _, c := range resp.Columns {
+		written = max(written, c.Timestamp)
+	}
+	return len(resp.PrimaryKey.PrimaryKeys) > 0, written, nil
 }
 
 func (s *Store) claimRow(b barrage.Barrage, attempt, seq int64) *tablestore.PutRowChange {
@@ -230,6 +274,14 @@ func (s *Store) feedRow(b barrage.Barrage, seq int64) *tablestore.PutRowChange {
 // batchWrite sends rows (at most 200) in one BatchWriteRow and returns each row's result
 // in the order given.
 func (s *Store) batchWrite(ctx context.Context, rows []*tablestore.PutRowChange) ([]tablestore.RowResult, error) {
+	changes := make([]tablestore.RowChange, len(rows))
+	for i, r := range rows {
+		changes[i] = r
+	}
+	return s.batchChange(ctx, changes)
+}
+
+func (s *Store) batchChange(ctx context.Context, rows []tablestore.RowChange) ([]tablestore.RowResult, error) {
 	req := new(tablestore.BatchWriteRowRequest)
 	for _, r := range rows {
 		req.AddRowChange(r)

@@ -39,6 +39,9 @@ type Fault struct {
 	Status  int
 	Code    string
 	Message string
+	// AfterApply handles the request first and then answers the fault, as when the
+	// service wrote a row but the answer was lost on the way back.
+	AfterApply bool
 }
 
 // Common faults, as the service words them.
@@ -213,12 +216,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	action := strings.TrimPrefix(r.URL.Path, "/")
 	c, _ := s.requests.LoadOrStore(action, new(atomic.Int64))
 	c.(*atomic.Int64).Add(1)
-	if f := s.takeFault(action); f != nil {
+	f := s.takeFault(action)
+	if f != nil && !f.AfterApply {
 		s.faulted.Add(1)
 		s.answerError(w, &svcError{f.Status, f.Code, f.Message})
 		return
 	}
 	resp, e := s.handle(action, body)
+	if f != nil {
+		s.faulted.Add(1)
+		s.answerError(w, &svcError{f.Status, f.Code, f.Message})
+		return
+	}
 	if e != nil {
 		s.answerError(w, e)
 		return
