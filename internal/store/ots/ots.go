@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -44,6 +45,7 @@ const (
 	DefaultWriteWindow = 1500 * time.Millisecond
 	clockAllowance     = 500 * time.Millisecond // clock skew between processors and readers
 	openTimeout        = 10 * time.Second
+	dialTimeout        = 3 * time.Second // an endpoint that drops packets fails Open quickly
 )
 
 // Option changes a Store's defaults.
@@ -90,6 +92,7 @@ func Open(ctx context.Context, cfg Config, opts store.Options, options ...Option
 		log:         slog.Default(),
 		transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:     30 * time.Second,
 			TLSHandshakeTimeout: 5 * time.Second,
