@@ -103,6 +103,12 @@ func (s *Store) hint(err error) string {
 	}
 	m := strings.ToLower(msg)
 	switch {
+	case strings.Contains(m, "system time"):
+		return "the clock of this host is more than 15 minutes off Tablestore's: fix its time sync"
+	case strings.Contains(m, "acl"):
+		return fmt.Sprintf("instance %q refuses requests from this network: check OTS_ENDPOINT (VPC or public) and the instance's network ACL", s.cfg.Instance)
+	case strings.Contains(m, "privilege") || strings.Contains(m, "permission"):
+		return fmt.Sprintf("access key %q may not use instance %q: check the RAM policy of OTS_KEYID and OTS_INSTANCENAME", s.cfg.KeyID, s.cfg.Instance)
 	case strings.Contains(m, "instance"):
 		return fmt.Sprintf("Tablestore has no instance %q that this key may use: check OTS_INSTANCENAME", s.cfg.Instance)
 	case strings.Contains(m, "signature"):

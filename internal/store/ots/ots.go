@@ -126,9 +126,10 @@ func (c Config) validate() error {
 	return nil
 }
 
-// Ping asks the service about the table, so readiness reflects reachability and the key.
+// Ping reads one key of the table, so readiness reflects reachability, the key and the
+// table. It is a data read: table-level calls such as DescribeTable are rate limited.
 func (s *Store) Ping(ctx context.Context) error {
-	if _, err := s.describe(ctx, s.client(ctx, true)); err != nil {
+	if _, _, err := s.feedExists(ctx, pingRoom, 0, "ping"); err != nil {
 		return s.wrap("ping", err)
 	}
 	return nil

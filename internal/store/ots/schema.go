@@ -27,6 +27,7 @@ const (
 
 	// claimPrefix cannot start a room name (letters, digits, '-' and '_').
 	claimPrefix = "~claim/"
+	pingRoom    = "~ping" // a key Ping reads; never written
 )
 
 var wantPK = []struct {

@@ -271,8 +271,8 @@ func pad(b []byte, n int) []byte {
 	return b
 }
 
-// DecodeRows reads a header and the rows after it. deleted reports rows with a delete
-// marker (a DeleteRow's key).
+// DecodeRows reads a header and the rows after it, checking every checksum. A delete
+// marker is accepted and checked but not reported: the action says what to do.
 func DecodeRows(buf []byte) ([]Row, error) {
 	d := &decoder{buf: buf}
 	if h := d.uint32(); d.err == nil && h != pbHeader {

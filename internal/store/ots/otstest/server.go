@@ -264,6 +264,9 @@ func (s *Server) handle(action string, body []byte) (proto.Message, *svcError) {
 	return nil, &svcError{http.StatusNotFound, "OTSUnsupportOperation", "Unsupported operation: '" + action + "'."}
 }
 
+// maxClockSkew is how far a request's x-ots-date may be from the server's clock.
+const maxClockSkew = 15 * time.Minute
+
 // signedHeaders are the request headers the signature covers, in the order it uses.
 func signedHeaders(h http.Header) []string {
 	var names []string
@@ -284,6 +287,13 @@ func (s *Server) authenticate(r *http.Request, body []byte) *svcError {
 		if r.Header.Get(h) == "" {
 			return errParam("Missing header: '%s'.", h)
 		}
+	}
+	date, err := time.Parse(time.RFC3339, r.Header.Get("x-ots-date"))
+	if err != nil {
+		return errParam("Invalid date format: %s.", r.Header.Get("x-ots-date"))
+	}
+	if d := time.Since(date); d > maxClockSkew || d < -maxClockSkew {
+		return &svcError{http.StatusForbidden, "OTSAuthFailed", "Mismatch between system time and x-ots-date: " + r.Header.Get("x-ots-date") + "."}
 	}
 	sum := md5.Sum(body)
 	if r.Header.Get("x-ots-contentmd5") != base64.StdEncoding.EncodeToString(sum[:]) {
