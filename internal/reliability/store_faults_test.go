@@ -12,6 +12,8 @@ import (
 
 	"github.com/barrage-live/barrage/internal/processor"
 	"github.com/barrage-live/barrage/internal/store"
+	"github.com/barrage-live/barrage/internal/store/ots"
+	"github.com/barrage-live/barrage/internal/store/ots/otstest"
 	"github.com/barrage-live/barrage/internal/store/sqlite"
 	"github.com/barrage-live/barrage/internal/store/storetest"
 )
@@ -61,4 +63,35 @@ func TestEmbeddedStoreFailsForAWhile(t *testing.T) {
 	checkStoredOnce(t, p.base, room, accepted)
 	checkSeenOnce(t, "viewer", v, accepted)
 	t.Logf("%d store calls refused during the fault", flaky.Refused())
+}
+
+// TestTablestoreBusyForAWhile runs the pipeline on the wire-level Tablestore server and
+// has it answer OTSServerBusy for a while mid-run: the SDK's own retries, then the
+// dispatcher's, carry every barrage through, once.
+func TestTablestoreBusyForAWhile(t *testing.T) {
+	srv := otstest.Start(t, otstest.Options{})
+	cfg := ots.Config{Endpoint: srv.URL, Instance: srv.Instance(), Table: "barrage", KeyID: srv.KeyID(), Secret: srv.Secret()}
+	st, err := ots.Open(context.Background(), cfg, store.Options{Retention: store.DefaultRetention})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	env := map[string]string{
+		"OTS_ENDPOINT": cfg.Endpoint, "OTS_INSTANCENAME": cfg.Instance, "TABLE_NAME": cfg.Table,
+		"OTS_KEYID": cfg.KeyID, "OTS_SECRET": cfg.Secret,
+	}
+	p := startPipelineWith(t, t.TempDir(), env, serveProcessor(t, st))
+	const room = "ots-busy"
+	v := watch(t, p.base, room, "")
+	s := send(t, p.base, room, barrages, 500, 8)
+	waitUntil(t, "a quarter accepted", time.Minute, func() bool { return s.sent.Load() >= barrages/4 })
+	busy := otstest.Busy
+	srv.SetFault(&busy)
+	waitUntil(t, "half accepted while Tablestore is busy", time.Minute, func() bool { return s.sent.Load() >= barrages/2 })
+	srv.SetFault(nil)
+	s.wait()
+	accepted := s.ids()
+	waitReceived(t, v, len(accepted))
+	checkStoredOnce(t, p.base, room, accepted)
+	checkSeenOnce(t, "viewer", v, accepted)
 }
