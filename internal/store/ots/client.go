@@ -98,7 +98,7 @@ func (s *Store) wrap(op string, err error) error {
 // hint says which setting an authentication error points at.
 func (s *Store) hint(err error) string {
 	code, msg, ok := otsCode(err)
-	if !ok || code != "OTSAuthFailed" {
+	if !ok || (code != "OTSAuthFailed" && code != "OTSNoPermissionAccess") {
 		return ""
 	}
 	m := strings.ToLower(msg)

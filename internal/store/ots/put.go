@@ -3,6 +3,7 @@ package ots
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
@@ -68,14 +69,40 @@ func (s *Store) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
 	if firstErr != nil {
 		return 0, firstErr
 	}
-	for _, b := range claimedBefore {
-		n, err := s.resolve(ctx, b)
-		if err != nil {
-			return 0, err
-		}
-		stored += n
+	n, err := s.resolveAll(ctx, claimedBefore)
+	if err != nil {
+		return 0, err
 	}
-	return stored, nil
+	return stored + n, nil
+}
+
+// resolveParallel bounds the ids settled at once: a redelivered batch is all claimed
+// before, and settling one id takes two or three round trips.
+const resolveParallel = 16
+
+func (s *Store) resolveAll(ctx context.Context, bs []barrage.Barrage) (int, error) {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		stored   int
+		firstErr error
+	)
+	sem := make(chan struct{}, resolveParallel)
+	for _, b := range bs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			n, err := s.resolve(ctx, b)
+			mu.Lock()
+			defer mu.Unlock()
+			stored += n
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		})
+	}
+	wg.Wait()
+	return stored, firstErr
 }
 
 // writeFeed writes the feed rows of bs[i] for i in idx at seq base+i. The call must end
