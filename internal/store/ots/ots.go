@@ -144,7 +144,7 @@ func (s *Store) EnforcedRetention(ctx context.Context) (time.Duration, error) {
 	return time.Duration(d.TableOption.TimeToAlive) * time.Second, nil
 }
 
-// Close releases idle connections; the service holds no session.
+// Close releases idle connections; nothing else is held open.
 func (s *Store) Close() error {
 	s.transport.CloseIdleConnections()
 	return nil
