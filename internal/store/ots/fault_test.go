@@ -240,10 +240,12 @@ func TestLostAnswer(t *testing.T) {
 				t.Fatalf("before the retry the room holds %v, want lost then later", ids(before))
 			}
 			cursor := before[1].Cursor
-			putOne(t, s, lost, 0)
+			retried := lost
+			retried.Text = "retried" // the first stored wins, even when moved
+			putOne(t, s, retried, 0)
 			all := readRoom(t, s, room, 2)
-			if len(all) != 2 {
-				t.Fatalf("room holds %v, want each barrage once", ids(all))
+			if len(all) != 2 || all[0].Text == "retried" || all[1].Text == "retried" {
+				t.Fatalf("room holds %v, want each barrage once, as first stored", ids(all))
 			}
 			if tc.late > 0 {
 				if rest := readFrom(t, s, room, cursor, 1); rest[0].ID != lost.ID {

@@ -129,7 +129,7 @@ func (c Config) validate() error {
 // Ping reads one key of the table, so readiness reflects reachability, the key and the
 // table. It is a data read: table-level calls such as DescribeTable are rate limited.
 func (s *Store) Ping(ctx context.Context) error {
-	if _, _, err := s.feedExists(ctx, pingRoom, 0, "ping"); err != nil {
+	if _, _, _, err := s.readFeed(ctx, pingRoom, 0, "ping"); err != nil {
 		return s.wrap("ping", err)
 	}
 	return nil

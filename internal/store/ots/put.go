@@ -150,7 +150,7 @@ func (s *Store) resolve(ctx context.Context, b barrage.Barrage) (int, error) {
 		if !found { // expired with the TTL: claim afresh
 			c = claim{attempt: -1}
 		} else {
-			exists, written, err := s.feedExists(ctx, c.room, c.seq, b.ID)
+			exists, stored, written, err := s.readFeed(ctx, c.room, c.seq, b.ID)
 			if err != nil {
 				return 0, s.wrap("read row of "+b.ID, err)
 			}
@@ -160,7 +160,7 @@ func (s *Store) resolve(ctx context.Context, b barrage.Barrage) (int, error) {
 			if exists {
 				// The service wrote the row after its window (a write whose answer was
 				// lost): readers may be past it. Move it to a new seq, then drop the old.
-				return 0, s.relocate(ctx, b, c)
+				return 0, s.relocate(ctx, stored, c)
 			}
 			if time.Since(time.Unix(0, c.seq)) < s.writeWindow/2 {
 				return s.writeFeed(ctx, c.seq, []barrage.Barrage{b}, []int{0})
@@ -251,24 +251,28 @@ func (s *Store) latestClaim(ctx context.Context, id string) (claim, bool, error)
 	return c, true, nil
 }
 
-// feedExists reports whether the row (room, seq, id) exists and when the service wrote it
-// (its cells' version, in milliseconds).
-func (s *Store) feedExists(ctx context.Context, room string, seq int64, id string) (bool, int64, error) {
+// readFeed reads the row (room, seq, id): whether it exists, the barrage it holds and
+// when the service wrote it (its cells' version, in milliseconds).
+func (s *Store) readFeed(ctx context.Context, room string, seq int64, id string) (bool, barrage.Barrage, int64, error) {
 	pk := new(tablestore.PrimaryKey)
 	pk.AddPrimaryKeyColumn(pkRoom, room)
 	pk.AddPrimaryKeyColumn(pkSeq, seq)
 	pk.AddPrimaryKeyColumn(pkID, id)
 	resp, err := s.client(ctx, true).GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{
-		TableName: s.cfg.Table, PrimaryKey: pk, MaxVersion: 1, ColumnsToGet: []string{colMode},
+		TableName: s.cfg.Table, PrimaryKey: pk, MaxVersion: 1,
 	}})
-	if err != nil {
-		return false, 0, err
+	if err != nil || len(resp.PrimaryKey.PrimaryKeys) == 0 {
+		return false, barrage.Barrage{}, 0, err
 	}
 	var written int64
 	for _, c := range resp.Columns {
 		written = max(written, c.Timestamp)
 	}
-	return len(resp.PrimaryKey.PrimaryKeys) > 0, written, nil
+	rec, err := record(&tablestore.Row{PrimaryKey: &resp.PrimaryKey, Columns: resp.Columns})
+	if err != nil {
+		return false, barrage.Barrage{}, 0, err
+	}
+	return true, rec.Barrage, written, nil
 }
 
 func (s *Store) claimRow(b barrage.Barrage, attempt, seq int64) *tablestore.PutRowChange {
