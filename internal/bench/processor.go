@@ -15,6 +15,8 @@ import (
 	"github.com/barrage-live/barrage/internal/barrage"
 	"github.com/barrage-live/barrage/internal/processor"
 	"github.com/barrage-live/barrage/internal/store"
+	"github.com/barrage-live/barrage/internal/store/ots"
+	"github.com/barrage-live/barrage/internal/store/ots/otstest"
 	"github.com/barrage-live/barrage/internal/store/sqlite"
 )
 
@@ -43,6 +45,27 @@ func Processor(ctx context.Context, dir string, d time.Duration) ([]ProcessorRes
 				return out, err
 			}
 			r.Store = "embedded (SQLite)"
+			out = append(out, r)
+		}
+	}
+	// Tablestore through the real SDK, against the wire-level server with 2 ms added to
+	// every request, as a nearby region would.
+	srv := otstest.New(otstest.Options{})
+	defer srv.Close()
+	srv.SetLatency(2 * time.Millisecond)
+	st, err := ots.Open(ctx, ots.Config{Endpoint: srv.URL, Instance: srv.Instance(), Table: "barrage", KeyID: srv.KeyID(), Secret: srv.Secret()},
+		store.Options{Retention: store.DefaultRetention})
+	if err != nil {
+		return out, err
+	}
+	defer st.Close()
+	for _, c := range []int{2, 16} {
+		for _, batching := range []bool{false, true} {
+			r, err := measureProcessor(ctx, st, c, batching, d)
+			if err != nil {
+				return out, err
+			}
+			r.Store = "Tablestore (test server, +2 ms)"
 			out = append(out, r)
 		}
 	}

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,33 +41,26 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// role is one barrage process; it can be killed and started again with the same settings.
+// role is one barrage process; it can be killed and started again on the same ports.
+// Its ports are chosen by the process itself (port 0) the first time, read from its log,
+// and kept for restarts, so tests running side by side never race for a port.
 type role struct {
-	t    *testing.T
-	name string
-	env  []string
-	port int // its HTTP port, for /readyz
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	logs *os.File
+	t      *testing.T
+	name   string
+	env    map[string]string
+	addr   string // its HTTP address, once known
+	kafka  string // the broker's Kafka address, for the broker role
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	logs   *os.File
 }
 
-func startRole(t *testing.T, name string, port int, env map[string]string) *role {
+func startRole(t *testing.T, name string, env map[string]string) *role {
 	t.Helper()
-	r := &role{t: t, name: name, port: port}
-	r.env = append(os.Environ(), "PORT="+strconv.Itoa(port), "BARRAGE_LOG_LEVEL=debug")
+	r := &role{t: t, name: name, env: map[string]string{"PORT": "0", "BARRAGE_LOG_LEVEL": "debug"}}
 	for k, v := range env {
-		r.env = append(r.env, k+"="+v)
+		r.env[k] = v
 	}
 	logs, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
@@ -94,23 +88,68 @@ func tail(b []byte, n int) []byte {
 func (r *role) start() {
 	r.t.Helper()
 	r.mu.Lock()
+	offset, _ := r.logs.Seek(0, io.SeekEnd)
 	cmd := exec.Command(binary, r.name)
-	cmd.Env = r.env
+	cmd.Env = os.Environ()
+	for k, v := range r.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	cmd.Stdout, cmd.Stderr = r.logs, r.logs
 	if err := cmd.Start(); err != nil {
 		r.mu.Unlock()
 		r.t.Fatal(err)
 	}
-	r.cmd = cmd
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	r.cmd, r.exited = cmd, exited
 	r.mu.Unlock()
-	waitUntil(r.t, r.name+" ready", 60*time.Second, func() bool {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", r.port))
+
+	ready := func() bool {
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(r.logs.Name())
+			r.t.Fatalf("%s exited while starting:\n%s", r.name, tail(b, 4096))
+		default:
+		}
+		if r.addr == "" {
+			r.readAddresses(offset)
+			return false
+		}
+		resp, err := http.Get("http://" + r.addr + "/readyz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	})
+	}
+	waitUntil(r.t, r.name+" ready", 60*time.Second, ready)
+}
+
+var (
+	listeningAt = regexp.MustCompile(`msg=listening .*server=(\w+) addr=http://(\S+)`)
+	kafkaAt     = regexp.MustCompile(`msg="embedded Kafka broker" .*addr=(\S+)`)
+)
+
+// readAddresses picks the ports the process bound out of its log, and pins them for restarts.
+func (r *role) readAddresses(offset int64) {
+	b, _ := os.ReadFile(r.logs.Name())
+	if int64(len(b)) < offset {
+		return
+	}
+	b = b[offset:]
+	if r.name == "broker" && r.kafka == "" {
+		if m := kafkaAt.FindSubmatch(b); m != nil {
+			r.kafka = string(m[1])
+			r.env["BARRAGE_BROKER_ADDR"] = r.kafka
+		}
+	}
+	for _, m := range listeningAt.FindAllSubmatch(b, -1) {
+		if string(m[1]) == r.name {
+			r.addr = string(m[2])
+			_, port, _ := net.SplitHostPort(r.addr)
+			r.env["PORT"] = port
+		}
+	}
 }
 
 // stop signals the process and waits for it to exit.
@@ -121,13 +160,11 @@ func (r *role) stop(sig syscall.Signal) {
 		return
 	}
 	_ = r.cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { _ = r.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-r.exited:
 	case <-time.After(30 * time.Second):
 		_ = r.cmd.Process.Kill()
-		<-done
+		<-r.exited
 	}
 	r.cmd = nil
 }
@@ -152,20 +189,15 @@ type pipeline struct {
 
 func startPipeline(t *testing.T, extra map[string]string) *pipeline {
 	t.Helper()
-	return startPipelineWith(t, t.TempDir(), extra, 0)
+	return startPipelineWith(t, t.TempDir(), extra, "")
 }
 
-// startPipelineWith runs the roles on dir. With processorPort set, the processor is the
+// startPipelineWith runs the roles on dir. With processorURL set, the processor is the
 // caller's own, already listening there, and no processor process is started.
-func startPipelineWith(t *testing.T, dir string, extra map[string]string, processorPort int) *pipeline {
+func startPipelineWith(t *testing.T, dir string, extra map[string]string, processorURL string) *pipeline {
 	t.Helper()
-	kafkaPort, procPort, homePort := freePort(t), processorPort, freePort(t)
-	if procPort == 0 {
-		procPort = freePort(t)
-	}
-	brokerAddr := fmt.Sprintf("127.0.0.1:%d", kafkaPort)
 	common := map[string]string{
-		"BARRAGE_DATA_DIR": dir, "KAFKA_SERVER": brokerAddr, "BARRAGE_BROKER_ADDR": brokerAddr,
+		"BARRAGE_DATA_DIR": dir, "BARRAGE_BROKER_ADDR": "127.0.0.1:0",
 		"BARRAGE_RATE_LIMIT": "0", "BARRAGE_POLL_INTERVAL": "50ms",
 		// Retry long enough that a processor restart never sends a barrage to the dead letter.
 		"BARRAGE_RETRY_COUNT": "30", "BARRAGE_RETRY_INTERVAL": "200ms", "BARRAGE_BACKOFF_POLICY": "linear",
@@ -184,14 +216,17 @@ func startPipelineWith(t *testing.T, dir string, extra map[string]string, proces
 		}
 		return m
 	}
-	p := &pipeline{brokerAddr: brokerAddr}
-	p.broker = startRole(t, "broker", freePort(t), with())
-	if processorPort == 0 {
-		p.processor = startRole(t, "processor", procPort, with())
+	p := &pipeline{}
+	p.broker = startRole(t, "broker", with())
+	p.brokerAddr = p.broker.kafka
+	common["KAFKA_SERVER"] = p.brokerAddr
+	if processorURL == "" {
+		p.processor = startRole(t, "processor", with())
+		processorURL = "http://" + p.processor.addr + "/"
 	}
-	p.dispatcher = startRole(t, "dispatcher", freePort(t), with("K_SINK", fmt.Sprintf("http://127.0.0.1:%d/", procPort)))
-	p.homepage = startRole(t, "homepage", homePort, with())
-	p.base = fmt.Sprintf("http://127.0.0.1:%d", homePort)
+	p.dispatcher = startRole(t, "dispatcher", with("K_SINK", processorURL))
+	p.homepage = startRole(t, "homepage", with())
+	p.base = "http://" + p.homepage.addr
 	return p
 }
 

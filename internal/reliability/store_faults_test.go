@@ -19,7 +19,7 @@ import (
 )
 
 // serveProcessor runs a processor in this process on st, so a test can fail its store.
-func serveProcessor(t *testing.T, st store.Store) int {
+func serveProcessor(t *testing.T, st store.Store) string {
 	t.Helper()
 	p := processor.New(st, processor.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)), processor.Hooks{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -34,7 +34,7 @@ func serveProcessor(t *testing.T, st store.Store) int {
 		_ = srv.Shutdown(ctx)
 		p.Close()
 	})
-	return ln.Addr().(*net.TCPAddr).Port
+	return "http://" + ln.Addr().String() + "/"
 }
 
 // TestEmbeddedStoreFailsForAWhile takes the processor's store away mid-run: the processor
