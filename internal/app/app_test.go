@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/barrage-live/barrage/internal/config"
+	"github.com/barrage-live/barrage/internal/live/livetest"
 	"github.com/barrage-live/barrage/internal/store"
 	"github.com/barrage-live/barrage/internal/telemetry"
 )
@@ -77,29 +77,11 @@ func stream(t *testing.T, base, room string) <-chan store.Record {
 	out := make(chan store.Record, 1024)
 	go func() {
 		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<22)
-		var event, data string
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				event = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				data = line[6:]
-			case line == "":
-				if event == "barrage" {
-					var recs []store.Record
-					if err := json.Unmarshal([]byte(data), &recs); err != nil {
-						t.Errorf("batch: %v", err)
-					}
-					for _, r := range recs {
-						out <- r
-					}
-				}
-				event, data = "", ""
+		_ = livetest.ReadBarrages(resp.Body, func(_ string, recs []store.Record) {
+			for _, r := range recs {
+				out <- r
 			}
-		}
+		})
 	}()
 	return out
 }

@@ -1,9 +1,7 @@
 package live
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/live/livetest"
 	"github.com/barrage-live/barrage/internal/store"
 )
 
@@ -100,36 +99,13 @@ func watch(t *testing.T, url, lastEventID string) *viewer {
 	go func() {
 		defer close(v.done)
 		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<22)
-		var event, id, data string
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "id: "):
-				id = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				event = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				data = line[6:]
-			case line == "":
-				if event == "barrage" {
-					v.add(t, id, data)
-				}
-				event, id, data = "", "", ""
-			}
-		}
+		_ = livetest.ReadBarrages(resp.Body, v.add)
 	}()
 	t.Cleanup(func() { cancel(); <-v.done })
 	return v
 }
 
-func (v *viewer) add(t *testing.T, id, data string) {
-	var recs []store.Record
-	if err := json.Unmarshal([]byte(data), &recs); err != nil {
-		t.Errorf("batch is not JSON: %v", err)
-		return
-	}
+func (v *viewer) add(id string, recs []store.Record) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, r := range recs {

@@ -80,14 +80,7 @@ func TestHomePageRollingRestart(t *testing.T) {
 	waitUntil(t, "both viewers together to have everything", 90*time.Second, func() bool {
 		return first.received()+second.received() >= len(accepted)
 	})
-	merged := &viewer{counts: map[string]int{}}
-	for _, v := range []*viewer{first, second} {
-		v.mu.Lock()
-		for id, n := range v.counts {
-			merged.counts[id] += n
-		}
-		v.mu.Unlock()
-	}
+	merged := mergeViewers(first, second)
 	checkStoredOnce(t, p.base, room, accepted)
 	checkSeenOnce(t, "viewer across the restart", merged, accepted)
 }
@@ -109,14 +102,7 @@ func TestViewerResumesWithLastEventID(t *testing.T) {
 	waitUntil(t, "the resumed viewer to catch up", 90*time.Second, func() bool {
 		return first.received()+second.received() >= len(accepted)
 	})
-	merged := &viewer{counts: map[string]int{}}
-	for _, v := range []*viewer{first, second} {
-		v.mu.Lock()
-		for id, n := range v.counts {
-			merged.counts[id] += n
-		}
-		v.mu.Unlock()
-	}
+	merged := mergeViewers(first, second)
 	checkSeenOnce(t, "resumed viewer", merged, accepted)
 	waitReceived(t, steady, len(accepted))
 	checkSeenOnce(t, "steady viewer", steady, accepted)
@@ -156,4 +142,17 @@ func TestPoisonRecordsGoToTheDeadLetter(t *testing.T) {
 			t.Errorf("dead letter topic lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// mergeViewers adds up what several connections of one viewer received.
+func mergeViewers(vs ...*viewer) *viewer {
+	merged := &viewer{counts: map[string]int{}}
+	for _, v := range vs {
+		v.mu.Lock()
+		for id, n := range v.counts {
+			merged.counts[id] += n
+		}
+		v.mu.Unlock()
+	}
+	return merged
 }

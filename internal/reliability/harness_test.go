@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,12 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/barrage-live/barrage/internal/live/livetest"
 	"github.com/barrage-live/barrage/internal/store"
 )
 
@@ -288,35 +287,13 @@ func watch(t *testing.T, base, room, lastEventID string) *viewer {
 	go func() {
 		defer close(v.done)
 		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		var event, id, data string
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "id: "):
-				id = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				event = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				data = line[6:]
-			case line == "":
-				if event == "barrage" {
-					v.add(id, data)
-				}
-				event, id, data = "", "", ""
-			}
-		}
+		_ = livetest.ReadBarrages(resp.Body, v.add)
 	}()
 	t.Cleanup(func() { v.close() })
 	return v
 }
 
-func (v *viewer) add(id, data string) {
-	var recs []store.Record
-	if json.Unmarshal([]byte(data), &recs) != nil {
-		return
-	}
+func (v *viewer) add(id string, recs []store.Record) {
 	now := time.Now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
