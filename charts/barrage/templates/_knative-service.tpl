@@ -50,6 +50,11 @@ spec:
         k8s.aliyun.com/eci-use-specs: {{ . | quote }}
         {{- end }}
         {{- end }}
+        {{- if $root.Values.metrics.scrapeAnnotations }}
+        prometheus.io/scrape: "true"
+        prometheus.io/port: "8080"
+        prometheus.io/path: /metrics
+        {{- end }}
         {{- with $v.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
