@@ -29,6 +29,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	short := fs.Bool("short", false, "short runs, to check the harness rather than to measure")
 	batch := fs.Duration("batch", 0, "fan-out: shortest gap between two events of a room (0 is the server's default)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	rate := fs.Int("rate", 0, "end to end: one rate to hold instead of the steps")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +71,9 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if run("e2e") {
 		rates := []int{1000, 2000, 5000, 10000}
+		if *rate > 0 {
+			rates = []int{*rate}
+		}
 		d := scale(15 * time.Second)
 		rs, err := EndToEnd(ctx, sub("e2e"), rates, d)
 		if err != nil {
