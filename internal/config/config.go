@@ -131,8 +131,7 @@ type Tracing struct {
 
 // DevPorts are the extra ports dev mode opens beside PORT.
 type DevPorts struct {
-	Processor  int // BARRAGE_PROCESSOR_PORT
-	Dispatcher int // BARRAGE_DISPATCHER_PORT: the dispatcher's health port outside dev
+	Processor int // BARRAGE_PROCESSOR_PORT
 }
 
 // Secrets returns the values that must never appear in logs or error bodies.
