@@ -300,10 +300,7 @@ func (h *Hub) publish(f *feed, recs []store.Record) {
 	f.delivered.Add(int64(len(recs)))
 	h.sse.Publish(f.room, &sse.Event{ID: []byte(c), Event: eventBarrage, Data: data})
 	if h.hooks.Published != nil {
-		h.mu.Lock()
-		viewers := f.viewers
-		h.mu.Unlock()
-		h.hooks.Published(f.room, recs, viewers)
+		h.hooks.Published(f.room, recs, int(f.watching.Load()))
 	}
 }
 
@@ -345,10 +342,7 @@ type Stats struct {
 }
 
 func (h *Hub) publishStats(f *feed) {
-	h.mu.Lock()
-	viewers := f.viewers
-	h.mu.Unlock()
-	s := Stats{Accepted: f.accepted.Swap(0), Delivered: f.delivered.Swap(0), Viewers: viewers}
+	s := Stats{Accepted: f.accepted.Swap(0), Delivered: f.delivered.Swap(0), Viewers: int(f.watching.Load())}
 	data, _ := json.Marshal(s)
 	c := f.Cursor()
 	h.sse.Publish(f.room, &sse.Event{ID: []byte(c), Event: eventStats, Data: data})

@@ -29,9 +29,7 @@ func killMidRun(t *testing.T, room string, sig syscall.Signal, pick func(*pipeli
 	if len(accepted) != barrages {
 		t.Fatalf("%d barrages accepted, want %d", len(accepted), barrages)
 	}
-	waitReceived(t, v, len(accepted))
-	checkStoredOnce(t, p.base, room, accepted)
-	checkSeenOnce(t, "viewer", v, accepted)
+	checkDeliveredOnce(t, p.base, room, accepted, v)
 }
 
 func TestProcessorKilledAndRestarted(t *testing.T) {
@@ -57,10 +55,7 @@ func TestBrokerRestarted(t *testing.T) {
 	if s.retryAfter.Load() != s.unavailable.Load() {
 		t.Errorf("%d of %d 503 answers had Retry-After", s.retryAfter.Load(), s.unavailable.Load())
 	}
-	accepted := s.ids()
-	waitReceived(t, v, len(accepted))
-	checkStoredOnce(t, p.base, room, accepted)
-	checkSeenOnce(t, "viewer", v, accepted)
+	checkDeliveredOnce(t, p.base, room, s.ids(), v)
 }
 
 // TestHomePageRollingRestart: SIGTERM drains the HomePage; senders retry, the viewer
@@ -127,10 +122,7 @@ func TestPoisonRecordsGoToTheDeadLetter(t *testing.T) {
 	}
 	s := send(t, p.base, room, barrages, 500, 8)
 	s.wait()
-	accepted := s.ids()
-	waitReceived(t, v, len(accepted))
-	checkStoredOnce(t, p.base, room, accepted)
-	checkSeenOnce(t, "viewer", v, accepted)
+	checkDeliveredOnce(t, p.base, room, s.ids(), v)
 
 	consume := exec.CommandContext(ctx, kcat, "-b", p.brokerAddr, "-C", "-t", "barrage-info-dead-letter", "-o", "beginning", "-c", "3", "-e", "-f", "%h|%s\n")
 	out, err := consume.CombinedOutput()

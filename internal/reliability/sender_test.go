@@ -152,3 +152,12 @@ func waitReceived(t *testing.T, v *viewer, n int) {
 	t.Helper()
 	waitUntil(t, fmt.Sprintf("viewer to receive %d barrages", n), 90*time.Second, func() bool { return v.received() >= n })
 }
+
+// checkDeliveredOnce waits for v to catch up, then asserts the room holds each accepted
+// barrage once and v received each once.
+func checkDeliveredOnce(t *testing.T, base, room string, accepted map[string]bool, v *viewer) {
+	t.Helper()
+	waitReceived(t, v, len(accepted))
+	checkStoredOnce(t, base, room, accepted)
+	checkSeenOnce(t, "viewer", v, accepted)
+}

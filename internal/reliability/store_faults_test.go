@@ -58,10 +58,7 @@ func TestEmbeddedStoreFailsForAWhile(t *testing.T) {
 	})
 	flaky.SetFailing(false)
 	s.wait()
-	accepted := s.ids()
-	waitReceived(t, v, len(accepted))
-	checkStoredOnce(t, p.base, room, accepted)
-	checkSeenOnce(t, "viewer", v, accepted)
+	checkDeliveredOnce(t, p.base, room, s.ids(), v)
 	t.Logf("%d store calls refused during the fault", flaky.Refused())
 }
 
@@ -90,8 +87,5 @@ func TestTablestoreBusyForAWhile(t *testing.T) {
 	waitUntil(t, "half accepted while Tablestore is busy", time.Minute, func() bool { return s.sent.Load() >= barrages/2 })
 	srv.SetFault(nil)
 	s.wait()
-	accepted := s.ids()
-	waitReceived(t, v, len(accepted))
-	checkStoredOnce(t, p.base, room, accepted)
-	checkSeenOnce(t, "viewer", v, accepted)
+	checkDeliveredOnce(t, p.base, room, s.ids(), v)
 }
