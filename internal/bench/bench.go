@@ -29,7 +29,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	short := fs.Bool("short", false, "short runs, to check the harness rather than to measure")
 	batch := fs.Duration("batch", 0, "fan-out: shortest gap between two events of a room (0 is the server's default)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	rate := fs.Int("rate", 0, "end to end: one rate to hold instead of the steps")
+	rate := fs.Int("rate", 0, "end to end and fan-out: one rate to hold instead of the steps")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,16 +81,25 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		writeEndToEnd(&report, rs)
 	}
+	fanRates := []int{100, 300}
+	if *rate > 0 {
+		fanRates = []int{*rate}
+	}
 	if run("fanout") {
 		n := 10000
 		if *short {
 			n = 1000
 		}
-		r, err := Fanout(ctx, sub("fanout"), n, 100, scale(20*time.Second), live.Options{BatchInterval: *batch})
-		if err != nil {
-			return fmt.Errorf("bench: fanout: %w", err)
+		// The rate, then three times it: how far batching carries, and where it bends.
+		var rs []FanoutResult
+		for _, rate := range fanRates {
+			r, err := Fanout(ctx, sub("fanout"), n, rate, scale(20*time.Second), live.Options{BatchInterval: *batch})
+			if err != nil {
+				return fmt.Errorf("bench: fanout: %w", err)
+			}
+			rs = append(rs, r)
 		}
-		writeFanout(&report, r)
+		writeFanout(&report, rs)
 	}
 	if run("memory") {
 		n := 10000

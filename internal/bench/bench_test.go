@@ -33,7 +33,7 @@ func TestScenariosRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fan.Viewers != 20 || fan.DeliveriesPerS <= 0 {
+	if fan.Viewers != 20 || fan.DeliveriesPerS <= 0 || fan.Delivered != int64(fan.Published)*20 {
 		t.Fatalf("fan-out: %+v", fan)
 	}
 	mem, err := IdleMemory(ctx, t.TempDir(), 20)
@@ -58,7 +58,7 @@ func TestScenariosRunSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	writeFanout(&b, fan)
+	writeFanout(&b, []FanoutResult{fan})
 	if err := writeReport(out, b.String()); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,16 +20,27 @@ import (
 
 // ClientReport is what a viewer process tells the bench when it is done.
 type ClientReport struct {
-	Connected  int       `json:"connected"`
-	Failed     int       `json:"failed"`
-	Deliveries int64     `json:"deliveries"` // barrages received over all streams
-	LagsMillis []float64 `json:"lagsMillis"` // acceptance → receipt, from the sampled streams
-	CPUSeconds float64   `json:"cpuSeconds"`
+	Connected   int       `json:"connected"`
+	Failed      int       `json:"failed"`
+	Deliveries  int64     `json:"deliveries"`  // barrages received over all streams
+	LastReceipt int64     `json:"lastReceipt"` // when the last of them arrived, Unix nanoseconds
+	LagsMillis  []float64 `json:"lagsMillis"`  // acceptance → receipt, from the sampled streams
+	CPUSeconds  float64   `json:"cpuSeconds"`
+}
+
+// viewerTally is what all of a viewer process's streams add up to.
+type viewerTally struct {
+	deliveries  atomic.Int64
+	lastReceipt atomic.Int64
+	failed      atomic.Int64
+	mu          sync.Mutex
+	lags        []float64
 }
 
 // runViewers is the hidden "bench-viewers" command: it opens n streams to url from a
 // process of its own, so the server's memory and CPU are measured without them. It prints
-// "ready" once all are open and a ClientReport when its standard input closes.
+// "ready" once all are open, answers each "count" line on its standard input with the
+// deliveries so far, and prints a ClientReport when its standard input closes.
 func runViewers(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench-viewers", flag.ContinueOnError)
 	url := fs.String("url", "", "stream URL")
@@ -43,59 +55,27 @@ func runViewers(ctx context.Context, args []string, stdout io.Writer) error {
 		MaxConnsPerHost:     0,
 		MaxIdleConnsPerHost: *n,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-		ReadBufferSize:      4096,
+		ReadBufferSize:      16 << 10, // a batch of barrages in one read
 		WriteBufferSize:     1024,
 	}
 	client := &http.Client{Transport: tr}
 	var (
-		deliveries atomic.Int64
-		failed     atomic.Int64
-		mu         sync.Mutex
-		lags       []float64
-		wg         sync.WaitGroup
-		opened     sync.WaitGroup
+		tally  viewerTally
+		wg     sync.WaitGroup
+		opened sync.WaitGroup
 	)
 	start := func(i int) {
 		defer wg.Done()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 		resp, err := client.Do(req)
 		if err != nil || resp.StatusCode != http.StatusOK {
-			failed.Add(1)
+			tally.failed.Add(1)
 			opened.Done()
 			return
 		}
 		opened.Done()
 		defer resp.Body.Close()
-		sample := *every > 0 && i%*every == 0
-		r := bufio.NewReaderSize(resp.Body, 4096)
-		for {
-			line, err := r.ReadSlice('\n')
-			if err != nil && err != bufio.ErrBufferFull {
-				return
-			}
-			data, ok := bytes.CutPrefix(line, []byte("data: ["))
-			if !ok {
-				continue
-			}
-			// A batch is a JSON array of barrages; each carries one "cursor".
-			if !sample {
-				deliveries.Add(int64(bytes.Count(data, []byte(`"cursor":`))))
-				continue
-			}
-			now := time.Now()
-			var batch []struct {
-				AcceptedAt time.Time `json:"acceptedAt"`
-			}
-			if json.Unmarshal(append([]byte("["), data...), &batch) != nil {
-				continue
-			}
-			deliveries.Add(int64(len(batch)))
-			mu.Lock()
-			for _, b := range batch {
-				lags = append(lags, float64(now.Sub(b.AcceptedAt).Microseconds())/1000)
-			}
-			mu.Unlock()
-		}
+		tally.read(resp.Body, *every > 0 && i%*every == 0)
 	}
 	for i := range *n {
 		wg.Add(1)
@@ -108,14 +88,73 @@ func runViewers(ctx context.Context, args []string, stdout io.Writer) error {
 	opened.Wait()
 	fmt.Fprintln(stdout, "ready")
 	cpu0 := cpuSeconds()
-	_, _ = io.Copy(io.Discard, os.Stdin) // the bench closes stdin to end the run
+	in := bufio.NewScanner(os.Stdin) // the bench asks for counts, then closes stdin to end the run
+	for in.Scan() {
+		fmt.Fprintln(stdout, tally.deliveries.Load())
+	}
 	cpu := cpuSeconds() - cpu0
 	cancel()
 	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	rep := ClientReport{Connected: *n - int(failed.Load()), Failed: int(failed.Load()), Deliveries: deliveries.Load(), LagsMillis: lags, CPUSeconds: cpu}
+	tally.mu.Lock()
+	defer tally.mu.Unlock()
+	failed := int(tally.failed.Load())
+	rep := ClientReport{Connected: *n - failed, Failed: failed, Deliveries: tally.deliveries.Load(),
+		LastReceipt: tally.lastReceipt.Load(), LagsMillis: tally.lags, CPUSeconds: cpu}
 	return json.NewEncoder(stdout).Encode(rep)
+}
+
+// read counts the barrages of one stream until it ends; a sampled stream also parses
+// them for their lag.
+func (t *viewerTally) read(body io.Reader, sample bool) {
+	r := bufio.NewReaderSize(body, 16<<10)
+	var long []byte // a line longer than the buffer, gathered
+	for {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, line...)
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if long != nil {
+			line, long = append(long, line...), nil
+		}
+		data, ok := bytes.CutPrefix(line, []byte("data: ["))
+		if !ok {
+			continue
+		}
+		now := time.Now()
+		// A batch is a JSON array of flat objects, one per barrage, and the bench's texts
+		// hold no braces: counting one byte is enough, and cheap next to parsing.
+		if !sample {
+			t.count(int64(bytes.Count(data, []byte{'{'})), now)
+			continue
+		}
+		var batch []struct {
+			AcceptedAt time.Time `json:"acceptedAt"`
+		}
+		if json.Unmarshal(append([]byte("["), data...), &batch) != nil {
+			continue
+		}
+		t.count(int64(len(batch)), now)
+		t.mu.Lock()
+		for _, b := range batch {
+			t.lags = append(t.lags, float64(now.Sub(b.AcceptedAt).Microseconds())/1000)
+		}
+		t.mu.Unlock()
+	}
+}
+
+func (t *viewerTally) count(n int64, at time.Time) {
+	t.deliveries.Add(n)
+	ns := at.UnixNano()
+	for {
+		last := t.lastReceipt.Load()
+		if ns <= last || t.lastReceipt.CompareAndSwap(last, ns) {
+			return
+		}
+	}
 }
 
 // percentile returns the p-th percentile (0..100) of xs, sorting them.

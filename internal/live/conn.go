@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 )
 
 type connKey struct{}
@@ -33,7 +34,19 @@ func capSendBuffer(ctx context.Context, bytes int) {
 type rawStream struct {
 	conn   net.Conn
 	header http.Header
-	buf    []byte
+	buf    *[]byte // from writeBuffers between a first write and the flush
+}
+
+// writeBuffers are lent to streams for one event at a time: a room's batch is copied into
+// every viewer's buffer, and a buffer of their own each would be garbage at every event
+// (or memory held by every idle viewer).
+var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func (s *rawStream) buffer() *[]byte {
+	if s.buf == nil {
+		s.buf = writeBuffers.Get().(*[]byte)
+	}
+	return s.buf
 }
 
 // hijack takes over w's connection when the server allows it (HTTP/1.1); the headers set
@@ -53,25 +66,30 @@ func (s *rawStream) Header() http.Header { return s.header }
 func (s *rawStream) WriteHeader(code int) {
 	s.header.Del("Content-Length")
 	s.header.Set("Connection", "close")
-	s.buf = fmt.Appendf(s.buf, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
+	buf := s.buffer()
+	*buf = fmt.Appendf(*buf, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
 	var b bytes.Buffer
 	_ = s.header.Write(&b)
-	s.buf = append(append(s.buf, b.Bytes()...), "\r\n"...)
+	*buf = append(append(*buf, b.Bytes()...), "\r\n"...)
 }
 
 func (s *rawStream) Write(p []byte) (int, error) {
-	s.buf = append(s.buf, p...)
+	buf := s.buffer()
+	*buf = append(*buf, p...)
 	return len(p), nil
 }
 
-// flush sends what is buffered in one write, and lets a large buffer go so an idle stream
-// holds almost nothing.
+// flush sends what is buffered in one write and gives the buffer back, so an idle stream
+// holds none.
 func (s *rawStream) flush() error {
-	_, err := s.conn.Write(s.buf)
-	if cap(s.buf) > 4096 {
-		s.buf = nil
-	} else {
-		s.buf = s.buf[:0]
+	if s.buf == nil {
+		return nil
 	}
+	_, err := s.conn.Write(*s.buf)
+	if cap(*s.buf) <= 1<<20 { // an outsized one goes to the collector
+		*s.buf = (*s.buf)[:0]
+		writeBuffers.Put(s.buf)
+	}
+	s.buf = nil
 	return err
 }

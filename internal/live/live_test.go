@@ -2,12 +2,14 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -166,9 +168,17 @@ func TestViewersGetEachBarrageOnce(t *testing.T) {
 }
 
 func TestResumeGetsExactlyWhatWasMissed(t *testing.T) {
+	t.Run("one shard", func(t *testing.T) { resumeGetsWhatWasMissed(t, 1000) })
+	// Each viewer on a shard of their own: the resumed one joins a shard that another
+	// viewer's turns have moved on.
+	t.Run("shards", func(t *testing.T) { resumeGetsWhatWasMissed(t, 1) })
+}
+
+func resumeGetsWhatWasMissed(t *testing.T, shardSize int) {
 	src := &memSource{}
-	hub, srv := newTestHub(t, src, Options{PollInterval: 5 * time.Millisecond}, Hooks{})
+	hub, srv := newTestHub(t, src, Options{PollInterval: 5 * time.Millisecond, ShardSize: shardSize}, Hooks{})
 	first := watch(t, srv.URL+"/room", "")
+	watch(t, srv.URL+"/room", "")
 	src.add("room", 10)
 	hub.Notify("room")
 	waitFor(t, "first batch", func() bool { ids, _ := first.snapshot(); return len(ids) == 10 })
@@ -208,6 +218,82 @@ func TestResumeGetsExactlyWhatWasMissed(t *testing.T) {
 	waitFor(t, "resumed stream to catch up", func() bool { ids, _ := again.snapshot(); return len(ids) >= len(all) })
 	ids, _ := again.snapshot()
 	exactlyOnce(t, ids, all)
+}
+
+// TestShardsTakeTurns: a room whose viewers fill several shards gets every barrage to
+// every viewer once, in order, and the once-a-second stats too.
+func TestShardsTakeTurns(t *testing.T) {
+	src := &memSource{}
+	hub, srv := newTestHub(t, src, Options{PollInterval: 5 * time.Millisecond, ShardSize: 2}, Hooks{})
+	type seen struct {
+		mu    sync.Mutex
+		ids   []string
+		stats int
+	}
+	viewers := make([]*seen, 5) // three shards: 2, 2 and 1
+	for i := range viewers {
+		v := &seen{}
+		viewers[i] = v
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/room", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer resp.Body.Close()
+			_ = livetest.ReadEvents(resp.Body, func(e livetest.Event) {
+				v.mu.Lock()
+				defer v.mu.Unlock()
+				if e.Name == "stats" {
+					v.stats++
+					return
+				}
+				var recs []store.Record
+				if err := json.Unmarshal([]byte(e.Data), &recs); err != nil {
+					t.Errorf("batch %q: %v", e.Data, err)
+				}
+				for _, r := range recs {
+					v.ids = append(v.ids, r.ID)
+				}
+			})
+		}()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	hub.mu.Lock()
+	f := hub.feeds["room"]
+	hub.mu.Unlock()
+	if n := len(hub.shardsOf(f)); n != 3 {
+		t.Fatalf("%d shards for 5 viewers of 2 a shard, want 3", n)
+	}
+	var want []string
+	for i := 0; ; i++ {
+		want = append(want, src.add("room", 3)...)
+		hub.Notify("room")
+		all := true
+		for _, v := range viewers {
+			v.mu.Lock()
+			all = all && v.stats > 0 && len(v.ids) > 0
+			v.mu.Unlock()
+		}
+		if all || i > 2000 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	for i, v := range viewers {
+		waitFor(t, "every barrage", func() bool { v.mu.Lock(); defer v.mu.Unlock(); return len(v.ids) >= len(want) })
+		v.mu.Lock()
+		if v.stats == 0 {
+			t.Errorf("viewer %d got no stats", i)
+		}
+		if !slices.Equal(v.ids, want) {
+			t.Errorf("viewer %d got %d barrages, out of order or repeated; want %d", i, len(v.ids), len(want))
+		}
+		v.mu.Unlock()
+	}
 }
 
 // TestStalledViewerIsEvicted: a viewer that never reads is cut off, and the others keep

@@ -34,7 +34,7 @@ func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string, don
 	if len(last) > 128 {
 		return ErrBadCursor
 	}
-	f, err := h.join(r.Context(), room)
+	f, sh, err := h.join(r.Context(), room)
 	if err != nil {
 		return err
 	}
@@ -56,14 +56,14 @@ func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string, don
 				h.hooks.Evicted(room)
 			}
 		},
-		start: func(ew *eventWriter) error { return h.replay(ctx, ew, f, store.Cursor(last)) },
+		start: func(ew *eventWriter) error { return h.replay(ctx, ew, f.room, sh, store.Cursor(last)) },
 	}
 	// The library knows streams by a query parameter and would parse Last-Event-ID as a
 	// number, so it gets a request of its own without it.
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/?"+url.Values{"stream": {room}}.Encode(), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/?"+url.Values{"stream": {sh.stream}}.Encode(), nil)
 	stream := func() {
 		defer done()
-		defer h.leave(f)
+		defer h.leave(f, sh)
 		defer cancel()
 		if h.hooks.Connected != nil {
 			defer h.hooks.Connected(room, -1)
@@ -88,19 +88,19 @@ func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string, don
 	return nil
 }
 
-// replay writes what the viewer missed, from after up to the feed's cursor now, and makes
-// the writer drop live events up to that point, which the viewer then has.
-func (h *Hub) replay(ctx context.Context, ew *eventWriter, f *feed, after store.Cursor) error {
-	upTo := f.Cursor()
+// replay writes what the viewer missed, from after up to their shard's cursor now, and
+// makes the writer drop live events up to that point, which the viewer then has.
+func (h *Hub) replay(ctx context.Context, ew *eventWriter, room string, sh *shard, after store.Cursor) error {
+	upTo := sh.Cursor()
 	ew.skipUpTo = max(upTo, after)
 	if after == "" {
 		return nil // a new viewer starts live; the page shows recent history itself
 	}
 	sent := 0
 	for after < upTo && sent < h.opts.ReplayLimit {
-		recs, err := h.src.After(ctx, f.room, after, min(h.opts.BatchLimit, h.opts.ReplayLimit-sent))
+		recs, err := h.src.After(ctx, room, after, min(h.opts.BatchLimit, h.opts.ReplayLimit-sent))
 		if err != nil {
-			return fmt.Errorf("live: replay %s after %s: %w", f.room, after, err)
+			return fmt.Errorf("live: replay %s after %s: %w", room, after, err)
 		}
 		n := 0
 		for n < len(recs) && recs[n].Cursor <= upTo {
