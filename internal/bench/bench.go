@@ -70,7 +70,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		writeIngest(&report, r)
 	}
 	if run("e2e") {
-		rates := []int{1000, 2000, 5000, 10000}
+		rates := []int{2000, 3000, 4000, 5000, 6000, 10000}
 		if *rate > 0 {
 			rates = []int{*rate}
 		}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +37,13 @@ func EndToEnd(ctx context.Context, dir string, rates []int, d time.Duration) ([]
 		"PORT": "0", "BARRAGE_PROCESSOR_PORT": "0", "BARRAGE_BROKER_ADDR": "127.0.0.1:0",
 		"BARRAGE_DATA_DIR": dir, "BARRAGE_RATE_LIMIT": "0",
 	}
-	cfg, err := config.Parse(config.RoleDev, func(k string) string { return env[k] })
+	// Other BARRAGE_ settings come from the environment, to measure them.
+	cfg, err := config.Parse(config.RoleDev, func(k string) string {
+		if v, ok := env[k]; ok || !strings.HasPrefix(k, "BARRAGE_") {
+			return v
+		}
+		return os.Getenv(k)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,9 @@ type IngestResult struct {
 	Workers int
 	Bare    LoadResult
 	Send    LoadResult
-	Ratio   float64 // Send.PerSecond / Bare.PerSecond
+	Ratio   float64 // Send.PerSecond / Bare.PerSecond, in the median round
+	// The lowest and highest ratio of any round.
+	Lowest, Highest float64
 }
 
 // Ingest measures POST → Kafka acknowledgement through the real HomePage and the embedded
@@ -67,18 +69,22 @@ func Ingest(ctx context.Context, dir string, workers int, d time.Duration) (Inge
 	closedLoop(ctx, "http://"+ln.Addr().String()+"/", body, workers, time.Second)
 	closedLoop(ctx, "http://"+a.HomePage+"/api/rooms/bench/barrages", body, workers, time.Second)
 
-	// Alternate the two for three rounds and keep the median round, so a burst of other
+	// Alternate the two for five rounds and keep the median round, so a burst of other
 	// work on the machine does not decide the ratio.
 	var rounds []IngestResult
-	for range 3 {
+	for range ingestRounds {
 		r := IngestResult{Workers: workers}
-		r.Bare = closedLoop(ctx, "http://"+ln.Addr().String()+"/", body, workers, d/3)
-		r.Send = closedLoop(ctx, "http://"+a.HomePage+"/api/rooms/bench/barrages", body, workers, d/3)
+		r.Bare = closedLoop(ctx, "http://"+ln.Addr().String()+"/", body, workers, d/ingestRounds)
+		r.Send = closedLoop(ctx, "http://"+a.HomePage+"/api/rooms/bench/barrages", body, workers, d/ingestRounds)
 		if r.Bare.PerSecond > 0 {
 			r.Ratio = r.Send.PerSecond / r.Bare.PerSecond
 		}
 		rounds = append(rounds, r)
 	}
 	sort.Slice(rounds, func(i, j int) bool { return rounds[i].Ratio < rounds[j].Ratio })
-	return rounds[1], nil
+	med := rounds[len(rounds)/2]
+	med.Lowest, med.Highest = rounds[0].Ratio, rounds[len(rounds)-1].Ratio
+	return med, nil
 }
+
+const ingestRounds = 5

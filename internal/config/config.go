@@ -154,6 +154,16 @@ func defaultOrdering(r Role) string {
 	return "ordered"
 }
 
+// defaultConcurrency is deliveries in flight per partition. In dev the processor shares
+// the process and writes whatever is in flight as one batch, so more in flight is fewer
+// commits; elsewhere a processor pod takes its share behind the autoscaler.
+func defaultConcurrency(r Role) int {
+	if r == RoleDev {
+		return 128
+	}
+	return 32
+}
+
 func defaultPort(r Role) int {
 	switch r {
 	case RoleProcessor:
@@ -206,7 +216,7 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		DeadLetterTopic: p.str("BARRAGE_DEAD_LETTER_TOPIC", "barrage-info-dead-letter"),
 		InitialOffset:   p.oneOf("BARRAGE_INITIAL_OFFSET", "earliest", "earliest", "latest"),
 		Ordering:        p.oneOf("BARRAGE_DELIVERY_ORDERING", defaultOrdering(role), "ordered", "unordered"),
-		Concurrency:     p.int("BARRAGE_DELIVERY_CONCURRENCY", 32, 1, 10000),
+		Concurrency:     p.int("BARRAGE_DELIVERY_CONCURRENCY", defaultConcurrency(role), 1, 10000),
 	}
 	c.Processor = Processor{SensitiveWords: p.list("BARRAGE_SENSITIVE_WORDS")}
 	c.HomePage = HomePage{

@@ -84,7 +84,13 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
-	_ = json.NewEncoder(w).Encode(map[string]any{"id": b.ID, "acceptedAt": b.AcceptedAt})
+	_ = json.NewEncoder(w).Encode(sent{ID: b.ID, AcceptedAt: b.AcceptedAt})
+}
+
+// sent is the answer to an accepted barrage.
+type sent struct {
+	ID         string    `json:"id"`
+	AcceptedAt time.Time `json:"acceptedAt"`
 }
 
 // Send is the send path without HTTP, for the load sender: the same validation and the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -14,8 +15,9 @@ import (
 // Producer hands accepted barrages to Kafka: idempotent, acknowledged by every in-sync
 // replica, keyed by room so a room's barrages keep their order within a partition.
 type Producer struct {
-	sync  sarama.SyncProducer
-	topic string
+	async   sarama.AsyncProducer
+	topic   string
+	results sync.WaitGroup
 }
 
 // NewProducer connects to brokers. cfg comes from NewConfig.
@@ -29,12 +31,27 @@ func NewProducer(brokers []string, topic string, cfg *sarama.Config) (*Producer,
 	c.Producer.Retry.Backoff = 100 * time.Millisecond
 	c.Producer.Timeout = 5 * time.Second
 	c.Net.MaxOpenRequests = 1 // required for idempotence
-	c.Producer.Flush.Frequency = time.Millisecond
-	p, err := sarama.NewSyncProducer(brokers, &c)
+	c.Producer.Flush.Frequency = 0 // send as soon as the one request in flight returns: load makes the batches
+	async, err := sarama.NewAsyncProducer(brokers, &c)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: producer: %w: %w", ErrUnavailable, err)
 	}
-	return &Producer{sync: p, topic: topic}, nil
+	p := &Producer{async: async, topic: topic}
+	// Each record carries the channel its sender waits on: no goroutine per record.
+	p.results.Add(2)
+	go func() {
+		defer p.results.Done()
+		for m := range async.Successes() {
+			m.Metadata.(chan error) <- nil
+		}
+	}()
+	go func() {
+		defer p.results.Done()
+		for e := range async.Errors() {
+			e.Msg.Metadata.(chan error) <- e.Err
+		}
+	}()
+	return p, nil
 }
 
 // Header is one extra Kafka record header, such as traceparent.
@@ -49,10 +66,12 @@ func (p *Producer) Produce(ctx context.Context, b barrage.Barrage, extra ...Head
 		return err
 	}
 	done := make(chan error, 1)
-	go func() {
-		_, _, err := p.sync.SendMessage(msg)
-		done <- err
-	}()
+	msg.Metadata = done
+	select {
+	case p.async.Input() <- msg:
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: produce %s: %w: %w", b.ID, ErrUnavailable, ctx.Err())
+	}
 	select {
 	case err := <-done:
 		if err != nil {
@@ -65,7 +84,12 @@ func (p *Producer) Produce(ctx context.Context, b barrage.Barrage, extra ...Head
 }
 
 // Close flushes what is in flight and disconnects.
-func (p *Producer) Close() error { return p.sync.Close() }
+func (p *Producer) Close() error {
+	// Not Close: it would drain the results itself, and their senders would never hear.
+	p.async.AsyncClose()
+	p.results.Wait()
+	return nil
+}
 
 // Record builds the Kafka record for b: key = room, value = the barrage as JSON, and the
 // ce_ headers of a binary-mode CloudEvent.
