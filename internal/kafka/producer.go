@@ -30,7 +30,7 @@ func NewProducer(brokers []string, topic string, cfg *sarama.Config) (*Producer,
 	c.Producer.Retry.Max = 3
 	c.Producer.Retry.Backoff = 100 * time.Millisecond
 	c.Producer.Timeout = 5 * time.Second
-	c.Net.MaxOpenRequests = 1 // required for idempotence
+	c.Net.MaxOpenRequests = 1      // required for idempotence
 	c.Producer.Flush.Frequency = 0 // send as soon as the one request in flight returns: load makes the batches
 	async, err := sarama.NewAsyncProducer(brokers, &c)
 	if err != nil {
