@@ -79,10 +79,13 @@ func New(opts Options, cfg *sarama.Config, log *slog.Logger, hooks Hooks) (*Disp
 	if opts.Tracing == nil {
 		opts.Tracing, _ = telemetry.NewTracing(context.Background(), telemetry.TracingOptions{})
 	}
+	// Keep a connection for each delivery that can be in flight (a partition's share times
+	// a few partitions); fewer would close and reopen them under load.
+	idle := max(64, 8*opts.Concurrency)
 	return &Dispatcher{
 		opts:   opts,
 		cfg:    &c,
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}},
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: idle, IdleConnTimeout: 90 * time.Second}},
 		log:    log,
 		hooks:  hooks,
 	}, nil
