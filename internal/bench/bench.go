@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -79,9 +80,18 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("bench: e2e: %w", err)
 		}
-		writeEndToEnd(&report, rs)
+		plot := ""
+		if *out != "" && len(rs) > 1 {
+			plot = "benchmarks-e2e.svg"
+			var svg strings.Builder
+			plotEndToEnd(&svg, rs)
+			if err := os.WriteFile(filepath.Join(filepath.Dir(*out), plot), []byte(svg.String()), 0o644); err != nil {
+				return err
+			}
+		}
+		writeEndToEnd(&report, rs, plot)
 	}
-	fanRates := []int{100, 300}
+	fanRates := []int{100, 200, 300}
 	if *rate > 0 {
 		fanRates = []int{*rate}
 	}
@@ -90,7 +100,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		if *short {
 			n = 1000
 		}
-		// The rate, then three times it: how far batching carries, and where it bends.
+		// The rate, then twice and three times it: how far batching carries, and where it bends.
 		var rs []FanoutResult
 		for _, rate := range fanRates {
 			r, err := Fanout(ctx, sub("fanout"), n, rate, scale(20*time.Second), live.Options{BatchInterval: *batch})

@@ -59,6 +59,11 @@ func TestScenariosRunSmall(t *testing.T) {
 	}
 	var b strings.Builder
 	writeFanout(&b, []FanoutResult{fan})
+	var svg strings.Builder
+	plotEndToEnd(&svg, append(e2e, EndToEndResult{TargetRate: 100, P50: 20, P99: 300}))
+	if s := svg.String(); !strings.HasPrefix(s, "<svg") || strings.Count(s, "<circle") != 4 || !strings.HasSuffix(s, "</svg>\n") {
+		t.Fatalf("plot of two steps:\n%s", s)
+	}
 	if err := writeReport(out, b.String()); err != nil {
 		t.Fatal(err)
 	}

@@ -41,8 +41,12 @@ func writeIngest(w io.Writer, r IngestResult) {
 	fmt.Fprint(w, "\n\n")
 }
 
-func writeEndToEnd(w io.Writer, rs []EndToEndResult) {
+// writeEndToEnd reports the steps; plot, when set, names the SVG of them beside the report.
+func writeEndToEnd(w io.Writer, rs []EndToEndResult, plot string) {
 	fmt.Fprint(w, "### 2. End to end, dev mode (acceptance → receipt on an SSE client)\n\n")
+	if plot != "" {
+		fmt.Fprintf(w, "![p50 and p99 latency by offered rate, log scale](%s)\n\n", plot)
+	}
 	fmt.Fprint(w, "| target/s | achieved/s | accepted | received | p50 ms | p99 ms | held |\n| ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	best := 0.0
 	for _, r := range rs {

@@ -1,6 +1,7 @@
 // Package live turns the store into live room feeds: one poller per watched room reads new
-// records by cursor and publishes them as one batched SSE event to every viewer, so the
-// cost of a barrage is one encode per room rather than one per viewer.
+// records by cursor and publishes them as batched SSE events, so the cost of a barrage is
+// one encode per shard of viewers rather than one per viewer. A crowded room's shards
+// take turns through its tick, which spreads the writes and shortens the wait of the last.
 package live
 
 import (
