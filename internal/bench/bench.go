@@ -29,6 +29,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "write the results as Markdown to this file, such as docs/benchmarks.md")
 	short := fs.Bool("short", false, "short runs, to check the harness rather than to measure")
 	batch := fs.Duration("batch", 0, "fan-out: shortest gap between two events of a room (0 is the server's default)")
+	perViewer := fs.Duration("tick-per-viewer", 0, "fan-out: how much a room's gap grows with each viewer (0 is the server's default)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	rate := fs.Int("rate", 0, "end to end and fan-out: one rate to hold instead of the steps")
 	if err := fs.Parse(args); err != nil {
@@ -103,7 +104,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		// The rate, then twice and three times it: how far batching carries, and where it bends.
 		var rs []FanoutResult
 		for _, rate := range fanRates {
-			r, err := Fanout(ctx, sub("fanout"), n, rate, scale(20*time.Second), live.Options{BatchInterval: *batch})
+			r, err := Fanout(ctx, sub("fanout"), n, rate, scale(20*time.Second), live.Options{BatchInterval: *batch, TickPerViewer: *perViewer})
 			if err != nil {
 				return fmt.Errorf("bench: fanout: %w", err)
 			}

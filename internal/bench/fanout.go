@@ -135,6 +135,7 @@ type FanoutResult struct {
 	Delivered      int64 // of Published × Viewers
 	Seconds        float64
 	DeliveriesPerS float64 // Delivered over the span from the first publication to the last receipt
+	SteadyPerS     float64 // deliveries a second over the middle half of the publishing
 	LagP50, LagP99 float64 // milliseconds
 	ServerCores    float64 // CPU seconds per second
 	ViewerCores    float64
@@ -157,6 +158,13 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	published := 0
+	// The deliveries counted a quarter and three quarters of the way through give the
+	// steady rate, without the start or the tail.
+	type mark struct {
+		at time.Time
+		n  int64
+	}
+	var marks []mark
 	for time.Since(t0) < d {
 		select {
 		case <-ctx.Done():
@@ -178,6 +186,13 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 			}
 			published += due
 			s.hub.Notify("fanout")
+			if len(marks) < 2 && time.Since(t0) >= d*time.Duration(1+2*len(marks))/4 {
+				n, err := v.delivered()
+				if err != nil {
+					return FanoutResult{}, err
+				}
+				marks = append(marks, mark{time.Now(), n})
+			}
 		}
 	}
 	// The last batches are still on their way: wait for them, or for a viewer to be lost.
@@ -190,10 +205,14 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 		return FanoutResult{}, err
 	}
 	span := time.Unix(0, rep.LastReceipt).Sub(t0).Seconds()
+	steady := 0.0
+	if len(marks) == 2 {
+		steady = float64(marks[1].n-marks[0].n) / marks[1].at.Sub(marks[0].at).Seconds()
+	}
 	return FanoutResult{
 		Viewers: rep.Connected, Rate: rate, Published: published, Delivered: rep.Deliveries,
 		Seconds: span, Failed: rep.Failed,
-		DeliveriesPerS: float64(rep.Deliveries) / span,
+		DeliveriesPerS: float64(rep.Deliveries) / span, SteadyPerS: steady,
 		LagP50:         percentile(rep.LagsMillis, 50), LagP99: percentile(rep.LagsMillis, 99),
 		ServerCores: serverCPU / span, ViewerCores: rep.CPUSeconds / span,
 	}, nil

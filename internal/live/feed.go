@@ -116,9 +116,10 @@ func (h *Hub) run(f *feed) {
 }
 
 // batchInterval is the shortest gap between two events to one viewer. Every event costs one
-// write per viewer, so a crowded room gathers longer: 20µs a viewer, up to 200ms at 10,000.
+// write per viewer, so a crowded room gathers longer: by default 20µs a viewer, up to 200ms
+// at 10,000.
 func (h *Hub) batchInterval(f *feed) time.Duration {
-	d := time.Duration(f.watching.Load()) * 20 * time.Microsecond
+	d := time.Duration(f.watching.Load()) * h.opts.TickPerViewer
 	return min(max(d, h.opts.BatchInterval), maxBatchInterval)
 }
 
