@@ -213,7 +213,7 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 		Viewers: rep.Connected, Rate: rate, Published: published, Delivered: rep.Deliveries,
 		Seconds: span, Failed: rep.Failed,
 		DeliveriesPerS: float64(rep.Deliveries) / span, SteadyPerS: steady,
-		LagP50:         percentile(rep.LagsMillis, 50), LagP99: percentile(rep.LagsMillis, 99),
+		LagP50: percentile(rep.LagsMillis, 50), LagP99: percentile(rep.LagsMillis, 99),
 		ServerCores: serverCPU / span, ViewerCores: rep.CPUSeconds / span,
 	}, nil
 }
