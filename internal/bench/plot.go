@@ -35,11 +35,11 @@ func plotEndToEnd(w io.Writer, rs []EndToEndResult) {
 		fmt.Fprintf(w, `<text x="%d" y="%.1f" text-anchor="end">%g ms</text>`+"\n", left-6, y(ms)+4, ms)
 	}
 	fmt.Fprintf(w, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="6 4"/>`+"\n", left, width-right, y(250), y(250))
-	fmt.Fprintf(w, `<text x="%d" y="%.1f" fill="#c00" text-anchor="end">p99 target 250 ms</text>`+"\n", width-right, y(250)-5)
+	fmt.Fprintf(w, `<text x="%d" y="%.1f" fill="#c00">p99 target 250 ms</text>`+"\n", left+6, y(250)-5)
 	for _, r := range rs {
 		fmt.Fprintf(w, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", x(r.TargetRate), height-bottom+16, r.TargetRate)
 	}
-	fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="middle">barrages per second offered</text>`+"\n", (width+left-right)/2, height-12)
+	fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="middle">barrages per second offered (the table has what was achieved)</text>`+"\n", (width+left-right)/2, height-12)
 	series := []struct {
 		name, color string
 		ms          func(EndToEndResult) float64
