@@ -27,7 +27,7 @@ type Source interface {
 type Options struct {
 	PollInterval  time.Duration // how often an idle feed reads the store (250ms)
 	BatchInterval time.Duration // the shortest gap between two batches of a room (20ms, growing with its viewers)
-	TickPerViewer time.Duration // how much a room's gap grows with each viewer, up to 200ms (20µs)
+	TickPerViewer time.Duration // how much a room's gap grows with each viewer, up to 180ms (20µs)
 	Heartbeat     time.Duration // comment sent to keep proxies from closing streams (15s)
 	WriteTimeout  time.Duration // a viewer that cannot take a write this long is evicted (5s)
 	BatchLimit    int           // most records in one event (500)
