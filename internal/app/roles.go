@@ -99,6 +99,7 @@ func (a *App) startProcessorWith(host string, port int, cfg config.Config, st st
 	hooks := processor.Hooks{
 		Stored: func(bs []barrage.Barrage) {
 			m.Processed.Add(float64(len(bs)))
+			m.StoreBatch.Observe(float64(len(bs)))
 			if hub == nil {
 				return
 			}

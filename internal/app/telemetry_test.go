@@ -205,6 +205,7 @@ func TestMetricsCountWhatWasSent(t *testing.T) {
 		"barrage_sse_connections":                          1,
 		"barrage_sse_deliveries_total":                     3,
 		"barrage_end_to_end_latency_seconds_count":         3,
+		"barrage_store_batch_size_sum":                     3,
 	}
 	for k, v := range want {
 		if m[k] != v {

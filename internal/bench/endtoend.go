@@ -28,6 +28,7 @@ type EndToEndResult struct {
 	Seconds      float64
 	P50, P99     float64 // milliseconds, acceptance → receipt on an SSE client
 	Held         bool    // every accepted barrage arrived and p99 ≤ 250 ms
+	PerCommit    float64 // barrages per store write, on average: what group commit gathered
 }
 
 // EndToEnd starts dev mode and, for each rate, sends at that rate for d while one viewer
@@ -58,9 +59,20 @@ func EndToEnd(ctx context.Context, dir string, rates []int, d time.Duration) ([]
 	}()
 	var out []EndToEndResult
 	for i, rate := range rates {
+		writes0, stored0, err := histogramAt("http://"+a.HomePage, "barrage_store_batch_size")
+		if err != nil {
+			return out, err
+		}
 		r, err := endToEndStep(ctx, "http://"+a.HomePage, fmt.Sprintf("e2e-%d", i), rate, d)
 		if err != nil {
 			return out, err
+		}
+		writes, stored, err := histogramAt("http://"+a.HomePage, "barrage_store_batch_size")
+		if err != nil {
+			return out, err
+		}
+		if writes > writes0 {
+			r.PerCommit = (stored - stored0) / float64(writes-writes0)
 		}
 		out = append(out, r)
 	}

@@ -47,10 +47,10 @@ func writeEndToEnd(w io.Writer, rs []EndToEndResult, plot string) {
 	if plot != "" {
 		fmt.Fprintf(w, "![p50 and p99 latency by offered rate, log scale](%s)\n\n", plot)
 	}
-	fmt.Fprint(w, "| target/s | achieved/s | accepted | received | p50 ms | p99 ms | held |\n| ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	fmt.Fprint(w, "| target/s | achieved/s | accepted | received | p50 ms | p99 ms | held | barrages per commit |\n| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n")
 	best := 0.0
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %d | %.0f | %d | %d | %.1f | %.1f | %v |\n", r.TargetRate, r.AchievedRate, r.Accepted, r.Received, r.P50, r.P99, r.Held)
+		fmt.Fprintf(w, "| %d | %.0f | %d | %d | %.1f | %.1f | %v | %.1f |\n", r.TargetRate, r.AchievedRate, r.Accepted, r.Received, r.P50, r.P99, r.Held, r.PerCommit)
 		if r.Held && r.AchievedRate > best {
 			best = r.AchievedRate
 		}

@@ -29,6 +29,7 @@ type Metrics struct {
 	Duplicates     prometheus.Counter
 	EventsRejected prometheus.Counter
 	StoreErrors    prometheus.Counter
+	StoreBatch     prometheus.Histogram // barrages per store write: what group commit gathers
 
 	// live streams
 	Connections prometheus.Gauge
@@ -55,9 +56,11 @@ func NewMetrics() *Metrics {
 		Duplicates:     f.counter("barrage_duplicates_total", "Redelivered barrages that were already stored."),
 		EventsRejected: f.counter("barrage_events_rejected_total", "Events the processor refused as never valid."),
 		StoreErrors:    f.counter("barrage_store_errors_total", "Store writes that failed and will be retried."),
-		Connections:    f.gauge("barrage_sse_connections", "Open live streams."),
-		Deliveries:     f.counter("barrage_sse_deliveries_total", "Barrages written to viewers' live streams."),
-		Evictions:      f.counter("barrage_sse_evictions_total", "Viewers cut off for not keeping up."),
+		StoreBatch: f.histogram("barrage_store_batch_size", "Barrages per store write: the events in flight that shared one commit.",
+			[]float64{1, 2, 5, 10, 20, 50, 100, 200}),
+		Connections: f.gauge("barrage_sse_connections", "Open live streams."),
+		Deliveries:  f.counter("barrage_sse_deliveries_total", "Barrages written to viewers' live streams."),
+		Evictions:   f.counter("barrage_sse_evictions_total", "Viewers cut off for not keeping up."),
 		EndToEnd: f.histogram("barrage_end_to_end_latency_seconds", "From acceptance to publication on the room's live stream.",
 			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}),
 	}
