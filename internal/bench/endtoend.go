@@ -120,28 +120,20 @@ func endToEndStep(ctx context.Context, base, room string, rate int, d time.Durat
 		}
 	}()
 
-	body := []byte(`{"text":"end to end"}`)
-	url := base + "/api/rooms/" + room + "/barrages"
-	tr := &http.Transport{MaxIdleConnsPerHost: 256}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	var accepted atomic.Int64
 	jobs := make(chan struct{}, rate)
 	var wg sync.WaitGroup
 	for range 128 {
+		s, err := dialSender(ctx, base, "/api/rooms/"+room+"/barrages", []byte(`{"text":"end to end"}`))
+		if err != nil {
+			return EndToEndResult{}, err
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer s.close()
 			for range jobs {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err != nil {
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusAccepted {
+				if s.send() == http.StatusAccepted {
 					accepted.Add(1)
 				}
 			}
