@@ -72,3 +72,10 @@ func TestScenariosRunSmall(t *testing.T) {
 		t.Fatalf("report not replaced between the markers:\n%s", s)
 	}
 }
+
+func TestMedianRunByLag(t *testing.T) {
+	m := medianByLag([]FanoutResult{{LagP99: 300, Rate: 1}, {LagP99: 200, Rate: 2}, {LagP99: 250, Rate: 3}})
+	if m.Rate != 3 || m.Runs != 3 || m.LagP99Low != 200 || m.LagP99High != 300 {
+		t.Fatalf("median run: %+v", m)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -140,6 +141,17 @@ type FanoutResult struct {
 	ServerCores    float64 // CPU seconds per second
 	ViewerCores    float64
 	Failed         int
+	// Runs of this rate, and the lowest and highest p99 lag among them.
+	Runs                  int
+	LagP99Low, LagP99High float64
+}
+
+// medianByLag is the run with the median p99 lag, carrying the range of all of them.
+func medianByLag(runs []FanoutResult) FanoutResult {
+	sort.Slice(runs, func(i, j int) bool { return runs[i].LagP99 < runs[j].LagP99 })
+	m := runs[len(runs)/2]
+	m.Runs, m.LagP99Low, m.LagP99High = len(runs), runs[0].LagP99, runs[len(runs)-1].LagP99
+	return m
 }
 
 // Fanout puts n viewers on one room and publishes rate barrages a second for d.
