@@ -25,6 +25,7 @@ type ClientReport struct {
 	Deliveries  int64     `json:"deliveries"`  // barrages received over all streams
 	LastReceipt int64     `json:"lastReceipt"` // when the last of them arrived, Unix nanoseconds
 	LagsMillis  []float64 `json:"lagsMillis"`  // acceptance → receipt, from the sampled streams
+	Receipts    []Receipt `json:"receipts"`    // every barrage the sampled streams got, and when
 	CPUSeconds  float64   `json:"cpuSeconds"`
 }
 
@@ -35,6 +36,13 @@ type viewerTally struct {
 	failed      atomic.Int64
 	mu          sync.Mutex
 	lags        []float64
+	receipts    []Receipt
+}
+
+// Receipt is one barrage's arrival on a sampled stream.
+type Receipt struct {
+	ID string `json:"id"`
+	At int64  `json:"at"` // Unix nanoseconds
 }
 
 // runViewers is the hidden "bench-viewers" command: it opens n streams to url from a
@@ -99,7 +107,7 @@ func runViewers(ctx context.Context, args []string, stdout io.Writer) error {
 	defer tally.mu.Unlock()
 	failed := int(tally.failed.Load())
 	rep := ClientReport{Connected: *n - failed, Failed: failed, Deliveries: tally.deliveries.Load(),
-		LastReceipt: tally.lastReceipt.Load(), LagsMillis: tally.lags, CPUSeconds: cpu}
+		LastReceipt: tally.lastReceipt.Load(), LagsMillis: tally.lags, Receipts: tally.receipts, CPUSeconds: cpu}
 	return json.NewEncoder(stdout).Encode(rep)
 }
 
@@ -132,6 +140,7 @@ func (t *viewerTally) read(body io.Reader, sample bool) {
 			continue
 		}
 		var batch []struct {
+			ID         string    `json:"id"`
 			AcceptedAt time.Time `json:"acceptedAt"`
 		}
 		if json.Unmarshal(append([]byte("["), data...), &batch) != nil {
@@ -141,6 +150,7 @@ func (t *viewerTally) read(body io.Reader, sample bool) {
 		t.mu.Lock()
 		for _, b := range batch {
 			t.lags = append(t.lags, float64(now.Sub(b.AcceptedAt).Microseconds())/1000)
+			t.receipts = append(t.receipts, Receipt{ID: b.ID, At: now.UnixNano()})
 		}
 		t.mu.Unlock()
 	}

@@ -137,10 +137,12 @@ type FanoutResult struct {
 	Seconds        float64
 	DeliveriesPerS float64 // Delivered over the span from the first publication to the last receipt
 	SteadyPerS     float64 // deliveries a second over the middle half of the publishing
-	LagP50, LagP99 float64 // milliseconds
-	ServerCores    float64 // CPU seconds per second
-	ViewerCores    float64
-	Failed         int
+	LagP50, LagP99 float64 // milliseconds, from acceptance: the store's write included
+	// Milliseconds from publication, when the store had the barrage: delivery alone.
+	PublishedP50, PublishedP99 float64
+	ServerCores                float64 // CPU seconds per second
+	ViewerCores                float64
+	Failed                     int
 	// Runs of this rate, and the lowest and highest p99 lag among them.
 	Runs                  int
 	LagP99Low, LagP99High float64
@@ -177,6 +179,7 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 		n  int64
 	}
 	var marks []mark
+	stored := map[string]time.Time{} // when each barrage became readable: its publication
 	for time.Since(t0) < d {
 		select {
 		case <-ctx.Done():
@@ -195,6 +198,10 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 			if _, err := s.store.Put(ctx, batch); err != nil {
 				_, _ = v.stop()
 				return FanoutResult{}, err
+			}
+			now := time.Now()
+			for _, b := range batch {
+				stored[b.ID] = now
 			}
 			published += due
 			s.hub.Notify("fanout")
@@ -217,6 +224,12 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 		return FanoutResult{}, err
 	}
 	span := time.Unix(0, rep.LastReceipt).Sub(t0).Seconds()
+	var fromStore []float64
+	for _, r := range rep.Receipts {
+		if at, ok := stored[r.ID]; ok {
+			fromStore = append(fromStore, float64(time.Unix(0, r.At).Sub(at).Microseconds())/1000)
+		}
+	}
 	steady := 0.0
 	if len(marks) == 2 {
 		steady = float64(marks[1].n-marks[0].n) / marks[1].at.Sub(marks[0].at).Seconds()
@@ -226,6 +239,7 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 		Seconds: span, Failed: rep.Failed,
 		DeliveriesPerS: float64(rep.Deliveries) / span, SteadyPerS: steady,
 		LagP50: percentile(rep.LagsMillis, 50), LagP99: percentile(rep.LagsMillis, 99),
+		PublishedP50: percentile(fromStore, 50), PublishedP99: percentile(fromStore, 99),
 		ServerCores: serverCPU / span, ViewerCores: rep.CPUSeconds / span,
 	}, nil
 }
