@@ -123,8 +123,8 @@ func (h *Hub) batchInterval(f *feed) time.Duration {
 	return min(max(d, h.opts.BatchInterval), maxBatchInterval)
 }
 
-// maxBatchInterval bounds the gather, which is also the larger part of a viewer's lag:
-// with 10,000 viewers on 2 cores it keeps the p99 lag under 250ms.
+// maxBatchInterval bounds the gather, which is also the larger part of a viewer's lag: it
+// is chosen so 10,000 viewers on 2 cores see a p99 near 220ms (docs/benchmarks.md).
 const maxBatchInterval = 180 * time.Millisecond
 
 // turnGap is the time between two shards' turns: every shard gets one per batch interval.
