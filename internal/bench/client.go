@@ -24,7 +24,6 @@ type ClientReport struct {
 	Failed      int       `json:"failed"`
 	Deliveries  int64     `json:"deliveries"`  // barrages received over all streams
 	LastReceipt int64     `json:"lastReceipt"` // when the last of them arrived, Unix nanoseconds
-	LagsMillis  []float64 `json:"lagsMillis"`  // acceptance → receipt, from the sampled streams
 	Receipts    []Receipt `json:"receipts"`    // every barrage the sampled streams got, and when
 	CPUSeconds  float64   `json:"cpuSeconds"`
 }
@@ -35,14 +34,14 @@ type viewerTally struct {
 	lastReceipt atomic.Int64
 	failed      atomic.Int64
 	mu          sync.Mutex
-	lags        []float64
 	receipts    []Receipt
 }
 
 // Receipt is one barrage's arrival on a sampled stream.
 type Receipt struct {
-	ID string `json:"id"`
-	At int64  `json:"at"` // Unix nanoseconds
+	ID         string    `json:"id"`
+	AcceptedAt time.Time `json:"acceptedAt"`
+	At         int64     `json:"at"` // Unix nanoseconds
 }
 
 // runViewers is the hidden "bench-viewers" command: it opens n streams to url from a
@@ -107,12 +106,12 @@ func runViewers(ctx context.Context, args []string, stdout io.Writer) error {
 	defer tally.mu.Unlock()
 	failed := int(tally.failed.Load())
 	rep := ClientReport{Connected: *n - failed, Failed: failed, Deliveries: tally.deliveries.Load(),
-		LastReceipt: tally.lastReceipt.Load(), LagsMillis: tally.lags, Receipts: tally.receipts, CPUSeconds: cpu}
+		LastReceipt: tally.lastReceipt.Load(), Receipts: tally.receipts, CPUSeconds: cpu}
 	return json.NewEncoder(stdout).Encode(rep)
 }
 
 // read counts the barrages of one stream until it ends; a sampled stream also parses
-// them for their lag.
+// them, to note when each arrived.
 func (t *viewerTally) read(body io.Reader, sample bool) {
 	r := bufio.NewReaderSize(body, 16<<10)
 	var long []byte // a line longer than the buffer, gathered
@@ -149,8 +148,7 @@ func (t *viewerTally) read(body io.Reader, sample bool) {
 		t.count(int64(len(batch)), now)
 		t.mu.Lock()
 		for _, b := range batch {
-			t.lags = append(t.lags, float64(now.Sub(b.AcceptedAt).Microseconds())/1000)
-			t.receipts = append(t.receipts, Receipt{ID: b.ID, At: now.UnixNano()})
+			t.receipts = append(t.receipts, Receipt{ID: b.ID, AcceptedAt: b.AcceptedAt, At: now.UnixNano()})
 		}
 		t.mu.Unlock()
 	}

@@ -208,6 +208,7 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 			if len(marks) < 2 && time.Since(t0) >= d*time.Duration(1+2*len(marks))/4 {
 				n, err := v.delivered()
 				if err != nil {
+					_, _ = v.stop()
 					return FanoutResult{}, err
 				}
 				marks = append(marks, mark{time.Now(), n})
@@ -216,6 +217,7 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 	}
 	// The last batches are still on their way: wait for them, or for a viewer to be lost.
 	if _, err := v.awaitDeliveries(int64(published)*int64(n), 10*time.Second); err != nil {
+		_, _ = v.stop()
 		return FanoutResult{}, err
 	}
 	serverCPU := cpuSeconds() - cpu0
@@ -224,10 +226,13 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 		return FanoutResult{}, err
 	}
 	span := time.Unix(0, rep.LastReceipt).Sub(t0).Seconds()
-	var fromStore []float64
+	millis := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	var fromAcceptance, fromStore []float64
 	for _, r := range rep.Receipts {
-		if at, ok := stored[r.ID]; ok {
-			fromStore = append(fromStore, float64(time.Unix(0, r.At).Sub(at).Microseconds())/1000)
+		at := time.Unix(0, r.At)
+		fromAcceptance = append(fromAcceptance, millis(at.Sub(r.AcceptedAt)))
+		if storedAt, ok := stored[r.ID]; ok {
+			fromStore = append(fromStore, millis(at.Sub(storedAt)))
 		}
 	}
 	steady := 0.0
@@ -238,7 +243,7 @@ func Fanout(ctx context.Context, dir string, n, rate int, d time.Duration, opts 
 		Viewers: rep.Connected, Rate: rate, Published: published, Delivered: rep.Deliveries,
 		Seconds: span, Failed: rep.Failed,
 		DeliveriesPerS: float64(rep.Deliveries) / span, SteadyPerS: steady,
-		LagP50: percentile(rep.LagsMillis, 50), LagP99: percentile(rep.LagsMillis, 99),
+		LagP50: percentile(fromAcceptance, 50), LagP99: percentile(fromAcceptance, 99),
 		PublishedP50: percentile(fromStore, 50), PublishedP99: percentile(fromStore, 99),
 		ServerCores: serverCPU / span, ViewerCores: rep.CPUSeconds / span,
 	}, nil

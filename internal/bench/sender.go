@@ -15,10 +15,10 @@ import (
 // generator does: net/http's client spends two goroutines and their hand-offs on every
 // request, CPU that the server under test would otherwise have on this machine.
 type sender struct {
-	base, path string
-	request    []byte
-	conn       net.Conn
-	r          *bufio.Reader
+	addr    string
+	request []byte
+	conn    net.Conn
+	r       *bufio.Reader
 }
 
 func dialSender(ctx context.Context, base, path string, body []byte) (*sender, error) {
@@ -26,14 +26,14 @@ func dialSender(ctx context.Context, base, path string, body []byte) (*sender, e
 	if err != nil {
 		return nil, err
 	}
-	s := &sender{base: u.Host, path: path,
+	s := &sender{addr: u.Host,
 		request: fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 			path, u.Host, len(body), body)}
 	return s, s.dial(ctx)
 }
 
 func (s *sender) dial(ctx context.Context) error {
-	c, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", s.base)
+	c, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", s.addr)
 	if err != nil {
 		return err
 	}
