@@ -32,6 +32,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	perViewer := fs.Duration("tick-per-viewer", 0, "fan-out: how much a room's gap grows with each viewer (0 is the server's default)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	rate := fs.Int("rate", 0, "end to end and fan-out: one rate to hold instead of the steps")
+	sustain := fs.Duration("sustain", time.Minute, "end to end: how long the best rates are then held (0 skips)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,16 +77,19 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		if *rate > 0 {
 			rates = []int{*rate}
 		}
-		d := scale(15 * time.Second)
-		rs, err := EndToEnd(ctx, sub("e2e"), rates, d)
+		hold := scale(*sustain)
+		if *rate > 0 {
+			hold = 0 // one rate asked for: just that
+		}
+		rs, err := EndToEnd(ctx, sub("e2e"), rates, scale(15*time.Second), hold)
 		if err != nil {
 			return fmt.Errorf("bench: e2e: %w", err)
 		}
 		plot := ""
-		if *out != "" && len(rs) > 1 {
+		if *out != "" && len(rs.Steps) > 1 {
 			plot = "benchmarks-e2e.svg"
 			var svg strings.Builder
-			plotEndToEnd(&svg, rs)
+			plotEndToEnd(&svg, rs.Steps)
 			if err := os.WriteFile(filepath.Join(filepath.Dir(*out), plot), []byte(svg.String()), 0o644); err != nil {
 				return err
 			}

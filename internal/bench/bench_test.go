@@ -44,9 +44,19 @@ func TestScenariosRunSmall(t *testing.T) {
 	if err != nil || in.Send.OK == 0 || in.Bare.OK == 0 {
 		t.Fatalf("ingest: %+v %v", in, err)
 	}
-	e2e, err := EndToEnd(ctx, t.TempDir(), []int{50}, time.Second)
-	if err != nil || len(e2e) != 1 || e2e[0].Received < e2e[0].Accepted || e2e[0].Accepted == 0 {
+	e2e, err := EndToEnd(ctx, t.TempDir(), []int{50, 60}, time.Second, time.Second)
+	if err != nil || len(e2e.Steps) != 2 || len(e2e.Sustained) > sustainTries {
 		t.Fatalf("end to end: %+v %v", e2e, err)
+	}
+	anyHeld := false
+	for _, r := range append(e2e.Steps, e2e.Sustained...) {
+		if r.Received < r.Accepted || r.Accepted == 0 {
+			t.Fatalf("end to end run lost barrages: %+v", r)
+		}
+		anyHeld = anyHeld || r.Held
+	}
+	if anyHeld != (len(e2e.Sustained) > 0) {
+		t.Fatalf("sustained runs %+v after steps %+v", e2e.Sustained, e2e.Steps)
 	}
 	proc, err := Processor(ctx, t.TempDir(), 200*time.Millisecond)
 	if err != nil || len(proc) == 0 || proc[0].PerSecond <= 0 {
@@ -60,9 +70,9 @@ func TestScenariosRunSmall(t *testing.T) {
 	var b strings.Builder
 	writeFanout(&b, []FanoutResult{fan})
 	var svg strings.Builder
-	plotEndToEnd(&svg, append(e2e, EndToEndResult{TargetRate: 100, P50: 20, P99: 300}))
-	if s := svg.String(); !strings.HasPrefix(s, "<svg") || strings.Count(s, "<circle") != 4 || !strings.HasSuffix(s, "</svg>\n") {
-		t.Fatalf("plot of two steps:\n%s", s)
+	plotEndToEnd(&svg, append(e2e.Steps, EndToEndResult{TargetRate: 100, P50: 20, P99: 300}))
+	if s := svg.String(); !strings.HasPrefix(s, "<svg") || strings.Count(s, "<circle") != 6 || !strings.HasSuffix(s, "</svg>\n") {
+		t.Fatalf("plot of three steps:\n%s", s)
 	}
 	if err := writeReport(out, b.String()); err != nil {
 		t.Fatal(err)
@@ -70,6 +80,26 @@ func TestScenariosRunSmall(t *testing.T) {
 	doc, _ := os.ReadFile(out)
 	if s := string(doc); !strings.Contains(s, "prose stays") || !strings.Contains(s, "tail stays") || strings.Contains(s, "\nold\n") || !strings.Contains(s, "deliveries/s") {
 		t.Fatalf("report not replaced between the markers:\n%s", s)
+	}
+}
+
+func TestEndToEndReportNamesTheSustainedRate(t *testing.T) {
+	var b strings.Builder
+	writeEndToEnd(&b, EndToEndReport{
+		Steps: []EndToEndResult{
+			{TargetRate: 4000, AchievedRate: 3999, Seconds: 15, Held: true},
+			{TargetRate: 5000, AchievedRate: 4998, Seconds: 15, Held: true},
+		},
+		Sustained: []EndToEndResult{
+			{TargetRate: 5000, AchievedRate: 4990, Seconds: 60, P99: 400},
+			{TargetRate: 4000, AchievedRate: 3995, Seconds: 60, P99: 120, Held: true},
+		},
+	}, "")
+	s := b.String()
+	for _, want := range []string{"for 15 s: **4998/s**", "for 60 s each", "Held for 60 s: **3995/s**"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q:\n%s", want, s)
+		}
 	}
 }
 

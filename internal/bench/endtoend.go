@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,9 +32,21 @@ type EndToEndResult struct {
 	PerCommit    float64 // barrages per store write, on average: what group commit gathered
 }
 
+// EndToEndReport is scenario 2: the rate steps, then the longest runs at the best rates.
+type EndToEndReport struct {
+	Steps []EndToEndResult
+	// Sustained holds the runs of length sustain, from the highest rate that held a step
+	// down, until one holds: the target is a rate held for a minute, not for one step.
+	Sustained []EndToEndResult
+}
+
+// sustainTries bounds the sustained runs: the two highest rates that held a step.
+const sustainTries = 2
+
 // EndToEnd starts dev mode and, for each rate, sends at that rate for d while one viewer
-// times every barrage from acceptance to receipt.
-func EndToEnd(ctx context.Context, dir string, rates []int, d time.Duration) ([]EndToEndResult, error) {
+// times every barrage from acceptance to receipt. With sustain > 0 it then holds the best
+// rates that held for that long.
+func EndToEnd(ctx context.Context, dir string, rates []int, d, sustain time.Duration) (EndToEndReport, error) {
 	env := map[string]string{
 		"PORT": "0", "BARRAGE_PROCESSOR_PORT": "0", "BARRAGE_BROKER_ADDR": "127.0.0.1:0",
 		"BARRAGE_DATA_DIR": dir, "BARRAGE_RATE_LIMIT": "0",
@@ -46,37 +59,72 @@ func EndToEnd(ctx context.Context, dir string, rates []int, d time.Duration) ([]
 		return os.Getenv(k)
 	})
 	if err != nil {
-		return nil, err
+		return EndToEndReport{}, err
 	}
 	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		return nil, err
+		return EndToEndReport{}, err
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		_ = a.Shutdown(sctx)
 	}()
-	var out []EndToEndResult
-	for i, rate := range rates {
-		writes0, stored0, err := histogramAt("http://"+a.HomePage, "barrage_store_batch_size")
+	base := "http://" + a.HomePage
+	var out EndToEndReport
+	runs := 0
+	run := func(rate int, d time.Duration) (EndToEndResult, error) {
+		runs++
+		return measuredStep(ctx, base, fmt.Sprintf("e2e-%d", runs), rate, d)
+	}
+	for _, rate := range rates {
+		r, err := run(rate, d)
 		if err != nil {
 			return out, err
 		}
-		r, err := endToEndStep(ctx, "http://"+a.HomePage, fmt.Sprintf("e2e-%d", i), rate, d)
+		out.Steps = append(out.Steps, r)
+	}
+	if sustain <= 0 {
+		return out, nil
+	}
+	var held []int
+	for _, r := range out.Steps {
+		if r.Held {
+			held = append(held, r.TargetRate)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(held)))
+	for _, rate := range held[:min(len(held), sustainTries)] {
+		r, err := run(rate, sustain)
 		if err != nil {
 			return out, err
 		}
-		writes, stored, err := histogramAt("http://"+a.HomePage, "barrage_store_batch_size")
-		if err != nil {
-			return out, err
+		out.Sustained = append(out.Sustained, r)
+		if r.Held {
+			break
 		}
-		if writes > writes0 {
-			r.PerCommit = (stored - stored0) / float64(writes-writes0)
-		}
-		out = append(out, r)
 	}
 	return out, nil
+}
+
+// measuredStep is one run, with the store's commits counted around it.
+func measuredStep(ctx context.Context, base, room string, rate int, d time.Duration) (EndToEndResult, error) {
+	writes0, stored0, err := histogramAt(base, "barrage_store_batch_size")
+	if err != nil {
+		return EndToEndResult{}, err
+	}
+	r, err := endToEndStep(ctx, base, room, rate, d)
+	if err != nil {
+		return r, err
+	}
+	writes, stored, err := histogramAt(base, "barrage_store_batch_size")
+	if err != nil {
+		return r, err
+	}
+	if writes > writes0 {
+		r.PerCommit = (stored - stored0) / float64(writes-writes0)
+	}
+	return r, nil
 }
 
 func endToEndStep(ctx context.Context, base, room string, rate int, d time.Duration) (EndToEndResult, error) {

@@ -41,7 +41,7 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 			Detail: "you are sending faster than this room allows; wait a moment", RetryAfter: wait})
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if !isJSON(r.Header.Get("Content-Type")) {
 		s.reject(w, http.StatusUnsupportedMediaType, "Unsupported content type",
 			errors.New("send the barrage as JSON with Content-Type: application/json"))
 		return
@@ -158,6 +158,15 @@ func (s *Server) reject(w http.ResponseWriter, status int, title string, err err
 		s.hooks.Rejected(title)
 	}
 	problem.Write(w, d)
+}
+
+// isJSON reports whether a Content-Type names JSON; the common exact form skips parsing.
+func isJSON(contentType string) bool {
+	if contentType == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // jsonReason says what is wrong with a body in words that do not expose decoder internals.

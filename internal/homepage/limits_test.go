@@ -76,6 +76,11 @@ func TestCrossOriginSendRefused(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Fatalf("CSP %q", csp)
 	}
+	for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"} {
+		if got := resp.Header.Values(k); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: %q, want just %q", k, got, want)
+		}
+	}
 }
 
 func openStream(t *testing.T, url string) *http.Response {

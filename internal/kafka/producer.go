@@ -91,6 +91,19 @@ func (p *Producer) Close() error {
 	return nil
 }
 
+// The headers every record carries alike are built once; sarama only reads them.
+var (
+	fixedHeaders = []sarama.RecordHeader{
+		{Key: []byte("ce_specversion"), Value: []byte("1.0")},
+		{Key: []byte("ce_source"), Value: []byte(barrage.EventSource)},
+		{Key: []byte("ce_type"), Value: []byte(barrage.EventType)},
+		{Key: []byte("content-type"), Value: []byte("application/json")},
+	}
+	headerID      = []byte("ce_id")
+	headerTime    = []byte("ce_time")
+	headerSubject = []byte("ce_subject")
+)
+
 // Record builds the Kafka record for b: key = room, value = the barrage as JSON, and the
 // ce_ headers of a binary-mode CloudEvent.
 func Record(topic string, b barrage.Barrage, extra ...Header) (*sarama.ProducerMessage, error) {
@@ -98,15 +111,13 @@ func Record(topic string, b barrage.Barrage, extra ...Header) (*sarama.ProducerM
 	if err != nil {
 		return nil, fmt.Errorf("kafka: encode %s: %w", b.ID, err)
 	}
-	headers := []sarama.RecordHeader{
-		{Key: []byte("ce_specversion"), Value: []byte("1.0")},
-		{Key: []byte("ce_id"), Value: []byte(b.ID)},
-		{Key: []byte("ce_source"), Value: []byte(barrage.EventSource)},
-		{Key: []byte("ce_type"), Value: []byte(barrage.EventType)},
-		{Key: []byte("ce_time"), Value: []byte(b.AcceptedAt.Format(time.RFC3339Nano))},
-		{Key: []byte("ce_subject"), Value: []byte(b.Room)},
-		{Key: []byte("content-type"), Value: []byte("application/json")},
-	}
+	headers := make([]sarama.RecordHeader, 0, len(fixedHeaders)+4+len(extra))
+	headers = append(headers, fixedHeaders...)
+	headers = append(headers,
+		sarama.RecordHeader{Key: headerID, Value: []byte(b.ID)},
+		sarama.RecordHeader{Key: headerTime, Value: b.AcceptedAt.AppendFormat(nil, time.RFC3339Nano)},
+		sarama.RecordHeader{Key: headerSubject, Value: []byte(b.Room)},
+	)
 	for _, h := range extra {
 		headers = append(headers, sarama.RecordHeader{Key: []byte(h.Key), Value: []byte(h.Value)})
 	}
