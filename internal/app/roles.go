@@ -116,7 +116,8 @@ func (a *App) startProcessorWith(host string, port int, cfg config.Config, st st
 		Rejected:   func(string) { m.EventsRejected.Inc() },
 		Failed:     func(error) { m.StoreErrors.Inc() },
 	}
-	p := processor.New(st, processor.Options{SensitiveWords: cfg.Processor.SensitiveWords, Tracing: a.tracing},
+	p := processor.New(st, processor.Options{SensitiveWords: cfg.Processor.SensitiveWords, Tracing: a.tracing,
+		Writers: cfg.Processor.StoreWriters},
 		a.log.With("part", "processor"), hooks)
 	a.onStop(func(context.Context) error { p.Close(); return nil })
 	addr, err := a.serve("processor", host, port, p.Handler(), st.Ping)

@@ -25,12 +25,14 @@ type ProcessorResult struct {
 	Store       string
 	Concurrency int
 	Batching    bool
+	Writers     int // store writes at once
 	PerSecond   float64
 	P99         float64 // milliseconds
 }
 
-// Processor measures CloudEvents per second through the processor's HTTP endpoint into
-// the embedded store, with group commit on and off, at the seed's concurrency of 2 and at 16.
+// Processor measures CloudEvents per second through the processor's HTTP endpoint, with
+// group commit on and off, at the seed's concurrency of 2 and at 16: into the embedded
+// store with its one writer, and into Tablestore with one writer and with its default four.
 func Processor(ctx context.Context, dir string, d time.Duration) ([]ProcessorResult, error) {
 	var out []ProcessorResult
 	for _, c := range []int{2, 16} {
@@ -39,7 +41,7 @@ func Processor(ctx context.Context, dir string, d time.Duration) ([]ProcessorRes
 			if err != nil {
 				return out, err
 			}
-			r, err := measureProcessor(ctx, st, c, batching, d)
+			r, err := measureProcessor(ctx, st, c, batching, 1, d)
 			_ = st.Close()
 			if err != nil {
 				return out, err
@@ -60,24 +62,26 @@ func Processor(ctx context.Context, dir string, d time.Duration) ([]ProcessorRes
 	}
 	defer st.Close()
 	for _, c := range []int{2, 16} {
-		for _, batching := range []bool{false, true} {
-			r, err := measureProcessor(ctx, st, c, batching, d)
-			if err != nil {
-				return out, err
+		for _, writers := range []int{1, 4} {
+			for _, batching := range []bool{false, true} {
+				r, err := measureProcessor(ctx, st, c, batching, writers, d)
+				if err != nil {
+					return out, err
+				}
+				r.Store = "Tablestore (test server, +2 ms)"
+				out = append(out, r)
 			}
-			r.Store = "Tablestore (test server, +2 ms)"
-			out = append(out, r)
 		}
 	}
 	return out, nil
 }
 
-func measureProcessor(ctx context.Context, st store.Store, concurrency int, batching bool, d time.Duration) (ProcessorResult, error) {
+func measureProcessor(ctx context.Context, st store.Store, concurrency int, batching bool, writers int, d time.Duration) (ProcessorResult, error) {
 	maxBatch := 1
 	if batching {
 		maxBatch = store.MaxBatch
 	}
-	p := processor.New(st, processor.Options{MaxBatch: maxBatch}, slog.New(slog.NewTextHandler(io.Discard, nil)), processor.Hooks{})
+	p := processor.New(st, processor.Options{MaxBatch: maxBatch, Writers: writers}, slog.New(slog.NewTextHandler(io.Discard, nil)), processor.Hooks{})
 	defer p.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -126,6 +130,6 @@ func measureProcessor(ctx context.Context, st store.Store, concurrency int, batc
 		}()
 	}
 	wg.Wait()
-	return ProcessorResult{Concurrency: concurrency, Batching: batching,
+	return ProcessorResult{Concurrency: concurrency, Batching: batching, Writers: writers,
 		PerSecond: float64(ok.Load()) / time.Since(start).Seconds(), P99: percentile(lats, 99)}, nil
 }

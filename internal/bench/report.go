@@ -116,9 +116,9 @@ func writeMemory(w io.Writer, r MemoryResult) {
 
 func writeProcessor(w io.Writer, rs []ProcessorResult) {
 	fmt.Fprint(w, "### 5. Processor (CloudEvents over HTTP)\n\n")
-	fmt.Fprint(w, "| store | concurrency | group commit | events/s | p99 ms |\n| --- | ---: | --- | ---: | ---: |\n")
+	fmt.Fprint(w, "| store | concurrency | writers | group commit | events/s | p99 ms |\n| --- | ---: | ---: | --- | ---: | ---: |\n")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %d | %v | %.0f | %.2f |\n", r.Store, r.Concurrency, r.Batching, r.PerSecond, r.P99)
+		fmt.Fprintf(w, "| %s | %d | %d | %v | %.0f | %.2f |\n", r.Store, r.Concurrency, r.Writers, r.Batching, r.PerSecond, r.P99)
 	}
 	fmt.Fprint(w, "\n")
 }

@@ -99,6 +99,7 @@ type Dispatch struct {
 // Processor holds the moderation settings.
 type Processor struct {
 	SensitiveWords []string // BARRAGE_SENSITIVE_WORDS
+	StoreWriters   int      // BARRAGE_STORE_WRITERS: store writes at once
 }
 
 // HomePage holds the page's and the load sender's settings.
@@ -164,6 +165,16 @@ func defaultConcurrency(r Role) int {
 	return 32
 }
 
+// defaultStoreWriters is one for the embedded store, whose file has one writer at a time,
+// and four for Tablestore, where a write mostly waits on the network: enough for the seed's
+// two events at once to write side by side, while more than four still share writes.
+func defaultStoreWriters(o OTS) int {
+	if o.Enabled() {
+		return 4
+	}
+	return 1
+}
+
 func defaultPort(r Role) int {
 	switch r {
 	case RoleProcessor:
@@ -218,7 +229,10 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		Ordering:        p.oneOf("BARRAGE_DELIVERY_ORDERING", defaultOrdering(role), "ordered", "unordered"),
 		Concurrency:     p.int("BARRAGE_DELIVERY_CONCURRENCY", defaultConcurrency(role), 1, 10000),
 	}
-	c.Processor = Processor{SensitiveWords: p.list("BARRAGE_SENSITIVE_WORDS")}
+	c.Processor = Processor{
+		SensitiveWords: p.list("BARRAGE_SENSITIVE_WORDS"),
+		StoreWriters:   p.int("BARRAGE_STORE_WRITERS", defaultStoreWriters(c.OTS), 1, 64),
+	}
 	c.HomePage = HomePage{
 		LoadSender:         p.bool("BARRAGE_LOAD_SENDER", true),
 		LoadMaxConcurrent:  p.int("BARRAGE_LOAD_MAX_CONCURRENCY", 64, 1, 1024),

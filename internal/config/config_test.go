@@ -22,7 +22,7 @@ func TestParseDefaults(t *testing.T) {
 	if c.Dispatch.RetryCount != 5 || c.Dispatch.RetryInterval != 2*time.Second || c.Dispatch.RequestTimeout != time.Minute {
 		t.Fatalf("delivery: %+v", c.Dispatch)
 	}
-	if c.OTS.Enabled() || c.DataDir != "./data" || c.Retention != 7*24*time.Hour {
+	if c.OTS.Enabled() || c.DataDir != "./data" || c.Retention != 7*24*time.Hour || c.Processor.StoreWriters != 1 {
 		t.Fatalf("store: %+v", c)
 	}
 }
@@ -41,8 +41,8 @@ func TestParseSeedVariables(t *testing.T) {
 	if len(c.Kafka.Brokers) != 2 || c.Kafka.Brokers[1] != "10.0.0.2:9093" || c.Kafka.Topic != "t" {
 		t.Fatalf("kafka: %+v", c.Kafka)
 	}
-	if !c.OTS.Enabled() || c.OTS.Secret != "s3cret" {
-		t.Fatalf("ots: %+v", c.OTS)
+	if !c.OTS.Enabled() || c.OTS.Secret != "s3cret" || c.Processor.StoreWriters != 4 {
+		t.Fatalf("ots: %+v, %d writers", c.OTS, c.Processor.StoreWriters)
 	}
 	if c.Tracing.SpanNames["TRACE_NAME1"] != "sender" || c.Tracing.SpanNames["SUB_SPAN2"] != "result" {
 		t.Fatalf("span names: %v", c.Tracing.SpanNames)
@@ -74,6 +74,7 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"homepage without brokers", RoleHomePage, nil, "KAFKA_SERVER"},
 		{"dispatcher without sink", RoleDispatcher, map[string]string{"KAFKA_SERVER": "k:9092"}, "K_SINK"},
 		{"unknown log level", RoleDev, map[string]string{"BARRAGE_LOG_LEVEL": "loud"}, "BARRAGE_LOG_LEVEL"},
+		{"no store writers", RoleProcessor, map[string]string{"BARRAGE_STORE_WRITERS": "0"}, "BARRAGE_STORE_WRITERS"},
 		{"unknown backoff", RoleDev, map[string]string{"BARRAGE_BACKOFF_POLICY": "random"}, "BARRAGE_BACKOFF_POLICY"},
 	}
 	for _, tt := range tests {

@@ -16,7 +16,8 @@ import (
 	"github.com/barrage-live/barrage/internal/telemetry"
 )
 
-// Hooks let callers observe outcomes; any may be nil.
+// Hooks let callers observe outcomes; any may be nil. With several writers they are called
+// from each, so they must be safe for concurrent use.
 type Hooks struct {
 	// Stored is called once a batch is durable, with every barrage in it, new or not.
 	Stored     func(bs []barrage.Barrage)
@@ -31,10 +32,14 @@ type Options struct {
 	SensitiveWords []string
 	Tracing        *telemetry.Tracing
 	MaxBatch       int // most barrages one store write carries (store.MaxBatch); 1 turns group commit off
+	// Writers is how many store writes may run at once (default 1). A store with one
+	// writer, such as SQLite, gains nothing from more; a remote one, such as Tablestore,
+	// waits on the network, and more writers keep several requests' writes in flight.
+	Writers int
 }
 
-// Processor receives events and writes barrages through a group-committing writer, so
-// concurrent requests share one store write.
+// Processor receives events and writes barrages through group-committing writers, so
+// concurrent requests share store writes.
 type Processor struct {
 	store    store.Store
 	masker   *Masker
@@ -53,7 +58,7 @@ type write struct {
 	done chan error
 }
 
-// New starts the writer; Close stops it.
+// New starts the writers; Close stops them.
 func New(s store.Store, opts Options, log *slog.Logger, hooks Hooks) *Processor {
 	if opts.Tracing == nil {
 		opts.Tracing, _ = telemetry.NewTracing(context.Background(), telemetry.TracingOptions{Names: telemetry.NamesFrom(nil)})
@@ -61,6 +66,7 @@ func New(s store.Store, opts Options, log *slog.Logger, hooks Hooks) *Processor 
 	if opts.MaxBatch <= 0 || opts.MaxBatch > store.MaxBatch {
 		opts.MaxBatch = store.MaxBatch
 	}
+	opts.Writers = max(opts.Writers, 1)
 	p := &Processor{
 		store:    s,
 		masker:   NewMasker(opts.SensitiveWords),
@@ -71,12 +77,14 @@ func New(s store.Store, opts Options, log *slog.Logger, hooks Hooks) *Processor 
 		pending:  make(chan write, store.MaxBatch),
 		stop:     make(chan struct{}),
 	}
-	p.wg.Add(1)
-	go p.writeLoop()
+	p.wg.Add(opts.Writers)
+	for range opts.Writers {
+		go p.writeLoop()
+	}
 	return p
 }
 
-// Close waits for the writer to finish what it holds.
+// Close waits for the writers to finish what they hold.
 func (p *Processor) Close() {
 	close(p.stop)
 	p.wg.Wait()
@@ -104,7 +112,8 @@ func (p *Processor) Process(ctx context.Context, b barrage.Barrage) error {
 	}
 }
 
-// writeLoop takes whatever is waiting, up to a batch, and stores it in one Put.
+// writeLoop takes whatever is waiting, up to a batch, and stores it in one Put. Each
+// writer runs one; a request waits only while every writer is busy.
 func (p *Processor) writeLoop() {
 	defer p.wg.Done()
 	batch := make([]write, 0, store.MaxBatch)

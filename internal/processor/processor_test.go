@@ -185,6 +185,65 @@ func TestConcurrentRequestsShareWrites(t *testing.T) {
 	t.Logf("%d barrages in %d store writes", n, st.puts)
 }
 
+// gatedStore holds every Put until released, counting how many are inside at once.
+type gatedStore struct {
+	memStore
+	release chan struct{}
+	mu      sync.Mutex
+	inside  int
+	most    int
+	entered chan struct{}
+}
+
+func (g *gatedStore) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
+	g.mu.Lock()
+	g.inside++
+	g.most = max(g.most, g.inside)
+	g.mu.Unlock()
+	g.entered <- struct{}{}
+	<-g.release
+	g.mu.Lock()
+	g.inside--
+	g.mu.Unlock()
+	return g.memStore.Put(ctx, bs)
+}
+
+func TestWritersRunStoreWritesAtOnce(t *testing.T) {
+	for _, writers := range []int{1, 3} {
+		g := &gatedStore{memStore: memStore{byID: map[string]bool{}}, release: make(chan struct{}), entered: make(chan struct{}, 16)}
+		p := New(g, Options{Writers: writers}, slog.New(slog.NewTextHandler(io.Discard, nil)), Hooks{})
+		const n = 6
+		errs := make(chan error, n)
+		send := func(i int) {
+			b, _ := barrage.Accept("r", barrage.Draft{Text: "x"}, time.Now().Add(time.Duration(i)))
+			go func() { errs <- p.Process(context.Background(), b) }()
+		}
+		// One at a time until every writer holds a write, so none can batch them.
+		deadline := time.After(10 * time.Second)
+		for i := range writers {
+			send(i)
+			select {
+			case <-g.entered:
+			case <-deadline:
+				t.Fatalf("%d writers: write %d did not start while %d were running", writers, i+1, i)
+			}
+		}
+		for i := writers; i < n; i++ {
+			send(i)
+		}
+		close(g.release)
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.Close()
+		if g.most != writers || len(g.rows) != n {
+			t.Fatalf("%d writers: %d writes at once, %d stored of %d", writers, g.most, len(g.rows), n)
+		}
+	}
+}
+
 func TestMask(t *testing.T) {
 	m := NewMasker([]string{"bad", "坏蛋", " "})
 	tests := map[string]string{
