@@ -4,7 +4,7 @@ export class DomView {
   constructor(layer, clock) {
     this.layer = layer;
     this.clock = clock;
-    this.anims = new Set();
+    this.anims = new Map(); // animation → its start on the shared clock
     this.byId = new Map();
     this.pending = [];
   }
@@ -60,7 +60,7 @@ export class DomView {
       // Started when placed, on the shared clock, so the lanes' sums hold.
       anim.currentTime = Math.max(0, this.clock.now() - item.start);
       if (this.clock.paused) anim.pause();
-      this.anims.add(anim);
+      this.anims.set(anim, item.start);
       this.byId.set(item.b.id, el);
       anim.onfinish = () => {
         this.anims.delete(anim);
@@ -76,16 +76,22 @@ export class DomView {
     if (el) el.classList.add('own');
   }
 
+  // pause stops every animation where the (already paused) clock says it is. Setting the
+  // time completes the pause at once, rather than at the next frame.
   pause() {
-    for (const a of this.anims) a.pause();
+    const now = this.clock.now();
+    for (const [a, start] of this.anims) {
+      a.pause();
+      a.currentTime = Math.max(0, now - start);
+    }
   }
 
   resume() {
-    for (const a of this.anims) a.play();
+    for (const a of this.anims.keys()) a.play();
   }
 
   clear() {
-    for (const a of this.anims) a.cancel();
+    for (const a of this.anims.keys()) a.cancel();
     this.anims.clear();
     this.byId.clear();
     this.pending = [];
