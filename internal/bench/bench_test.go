@@ -87,12 +87,12 @@ func TestEndToEndReportNamesTheSustainedRate(t *testing.T) {
 	var b strings.Builder
 	writeEndToEnd(&b, EndToEndReport{
 		Steps: []EndToEndResult{
-			{TargetRate: 4000, AchievedRate: 3999, Seconds: 15, Held: true},
-			{TargetRate: 5000, AchievedRate: 4998, Seconds: 15, Held: true},
+			{TargetRate: 4000, AchievedRate: 3999, For: 15 * time.Second, Held: true},
+			{TargetRate: 5000, AchievedRate: 4998, For: 15 * time.Second, Held: true},
 		},
 		Sustained: []EndToEndResult{
-			{TargetRate: 5000, AchievedRate: 4990, Seconds: 60, P99: 400},
-			{TargetRate: 4000, AchievedRate: 3995, Seconds: 60, P99: 120, Held: true},
+			{TargetRate: 5000, AchievedRate: 4990, For: time.Minute, P99: 400},
+			{TargetRate: 4000, AchievedRate: 3995, For: time.Minute, P99: 120, Held: true},
 		},
 	}, "")
 	s := b.String()

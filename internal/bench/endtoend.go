@@ -26,10 +26,11 @@ type EndToEndResult struct {
 	AchievedRate float64 // accepted per second
 	Accepted     int64
 	Received     int64
-	Seconds      float64
-	P50, P99     float64 // milliseconds, acceptance → receipt on an SSE client
-	Held         bool    // every accepted barrage arrived and p99 ≤ 250 ms
-	PerCommit    float64 // barrages per store write, on average: what group commit gathered
+	For          time.Duration // how long it was to send
+	Seconds      float64       // how long it did, to the last answer
+	P50, P99     float64       // milliseconds, acceptance → receipt on an SSE client
+	Held         bool          // every accepted barrage arrived and p99 ≤ 250 ms
+	PerCommit    float64       // barrages per store write, on average: what group commit gathered
 }
 
 // EndToEndReport is scenario 2: the rate steps, then the longest runs at the best rates.
@@ -215,7 +216,7 @@ func endToEndStep(ctx context.Context, base, room string, rate int, d time.Durat
 	mu.Lock()
 	defer mu.Unlock()
 	r := EndToEndResult{
-		TargetRate: rate, Accepted: accepted.Load(), Received: received.Load(), Seconds: secs,
+		TargetRate: rate, For: d, Accepted: accepted.Load(), Received: received.Load(), Seconds: secs,
 		AchievedRate: float64(accepted.Load()) / secs, P50: percentile(lats, 50), P99: percentile(lats, 99),
 	}
 	r.Held = r.Received >= r.Accepted && r.P99 <= 250 && r.AchievedRate >= 0.95*float64(rate)

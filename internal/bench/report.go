@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 )
@@ -50,12 +49,12 @@ func writeEndToEnd(w io.Writer, rs EndToEndReport, plot string) {
 		fmt.Fprintf(w, "![p50 and p99 latency by offered rate, log scale](%s)\n\n", plot)
 	}
 	best := endToEndTable(w, rs.Steps)
-	fmt.Fprintf(w, "\nHighest rate that held p99 ≤ 250 ms with nothing missing, for %.0f s: **%.0f/s**.\n\n",
-		stepSeconds(rs.Steps), best)
+	fmt.Fprintf(w, "\nHighest rate that held p99 ≤ 250 ms with nothing missing, for %s: **%.0f/s**.\n\n",
+		runLength(rs.Steps), best)
 	if len(rs.Sustained) > 0 {
-		fmt.Fprintf(w, "Then the highest rates that held, for %.0f s each, until one holds:\n\n", stepSeconds(rs.Sustained))
+		fmt.Fprintf(w, "Then the highest rates that held, for %s each, until one holds:\n\n", runLength(rs.Sustained))
 		best = endToEndTable(w, rs.Sustained)
-		fmt.Fprintf(w, "\nHeld for %.0f s: **%.0f/s** (target 10,000/s for 60 s).\n\n", stepSeconds(rs.Sustained), best)
+		fmt.Fprintf(w, "\nHeld for %s: **%.0f/s** (target 10,000/s for 60 s).\n\n", runLength(rs.Sustained), best)
 	}
 }
 
@@ -72,12 +71,12 @@ func endToEndTable(w io.Writer, rs []EndToEndResult) float64 {
 	return best
 }
 
-// stepSeconds is how long the runs of rs sent, rounded as they were asked for.
-func stepSeconds(rs []EndToEndResult) float64 {
+// runLength is how long each run of rs was to send, such as "15 s".
+func runLength(rs []EndToEndResult) string {
 	if len(rs) == 0 {
-		return 0
+		return "0 s"
 	}
-	return math.Round(rs[0].Seconds)
+	return fmt.Sprintf("%g s", rs[0].For.Seconds())
 }
 
 func writeFanout(w io.Writer, rs []FanoutResult) {
