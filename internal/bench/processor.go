@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/config"
 	"github.com/barrage-live/barrage/internal/processor"
 	"github.com/barrage-live/barrage/internal/store"
 	"github.com/barrage-live/barrage/internal/store/ots"
@@ -62,7 +63,7 @@ func Processor(ctx context.Context, dir string, d time.Duration) ([]ProcessorRes
 	}
 	defer st.Close()
 	for _, c := range []int{2, 16} {
-		for _, writers := range []int{1, 4} {
+		for _, writers := range []int{1, config.TablestoreWriters} {
 			for _, batching := range []bool{false, true} {
 				r, err := measureProcessor(ctx, st, c, batching, writers, d)
 				if err != nil {

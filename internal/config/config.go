@@ -96,7 +96,7 @@ type Dispatch struct {
 	Concurrency     int           // BARRAGE_DELIVERY_CONCURRENCY: deliveries in flight per partition when unordered
 }
 
-// Processor holds the moderation settings.
+// Processor holds the moderation and store-write settings.
 type Processor struct {
 	SensitiveWords []string // BARRAGE_SENSITIVE_WORDS
 	StoreWriters   int      // BARRAGE_STORE_WRITERS: store writes at once
@@ -165,12 +165,15 @@ func defaultConcurrency(r Role) int {
 	return 32
 }
 
-// defaultStoreWriters is one for the embedded store, whose file has one writer at a time,
-// and four for Tablestore, where a write mostly waits on the network: enough for the seed's
-// two events at once to write side by side, while more than four still share writes.
+// TablestoreWriters is the default of BARRAGE_STORE_WRITERS on Tablestore, where a write
+// mostly waits on the network: enough for the seed's two events at once to write side by
+// side, while more than four events still share writes. The embedded store's file has
+// one writer at a time, so there it is one.
+const TablestoreWriters = 4
+
 func defaultStoreWriters(o OTS) int {
 	if o.Enabled() {
-		return 4
+		return TablestoreWriters
 	}
 	return 1
 }

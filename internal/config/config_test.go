@@ -41,7 +41,7 @@ func TestParseSeedVariables(t *testing.T) {
 	if len(c.Kafka.Brokers) != 2 || c.Kafka.Brokers[1] != "10.0.0.2:9093" || c.Kafka.Topic != "t" {
 		t.Fatalf("kafka: %+v", c.Kafka)
 	}
-	if !c.OTS.Enabled() || c.OTS.Secret != "s3cret" || c.Processor.StoreWriters != 4 {
+	if !c.OTS.Enabled() || c.OTS.Secret != "s3cret" || c.Processor.StoreWriters != TablestoreWriters {
 		t.Fatalf("ots: %+v, %d writers", c.OTS, c.Processor.StoreWriters)
 	}
 	if c.Tracing.SpanNames["TRACE_NAME1"] != "sender" || c.Tracing.SpanNames["SUB_SPAN2"] != "result" {
