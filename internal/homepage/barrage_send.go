@@ -124,8 +124,6 @@ func (s *Server) produce(ctx context.Context, b barrage.Barrage) error {
 	ctx, span := s.tracer().Start(ctx, s.opts.Tracing.Names.Send, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("barrage.id", b.ID), attribute.String("barrage.room", b.Room)))
 	defer span.End()
-	ctx, cancel := context.WithTimeout(ctx, s.opts.ProduceTimeout)
-	defer cancel()
 	var extra []kafka.Header
 	if tp := s.opts.Tracing.Inject(ctx); tp != "" {
 		b.TraceParent = tp

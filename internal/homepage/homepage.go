@@ -18,7 +18,8 @@ import (
 	"github.com/barrage-live/barrage/views"
 )
 
-// Producer hands an accepted barrage to Kafka and returns once Kafka has it.
+// Producer hands an accepted barrage to Kafka and returns once Kafka has it, or with an
+// error once it has waited too long (kafka.MaxWait).
 type Producer interface {
 	Produce(ctx context.Context, b barrage.Barrage, extra ...kafka.Header) error
 }
@@ -39,9 +40,8 @@ type Hooks struct {
 // Options configure the HomePage.
 type Options struct {
 	LoadSender     views.LoadSenderSettings
-	AllowedOrigins []string      // extra origins allowed to send, beyond the page's own
-	ProduceTimeout time.Duration // how long a send waits for Kafka before answering 503
-	RecentOnJoin   int           // barrages shown in a room's history when the page opens
+	AllowedOrigins []string // extra origins allowed to send, beyond the page's own
+	RecentOnJoin   int      // barrages shown in a room's history when the page opens
 	Limits         Limits
 	Tracing        *telemetry.Tracing
 	Version        string
@@ -61,9 +61,6 @@ type Server struct {
 
 // New returns a HomePage server.
 func New(p Producer, h History, hub *live.Hub, opts Options, log *slog.Logger, hooks Hooks) *Server {
-	if opts.ProduceTimeout <= 0 {
-		opts.ProduceTimeout = 5 * time.Second
-	}
 	if opts.RecentOnJoin <= 0 {
 		opts.RecentOnJoin = 50
 	}

@@ -17,8 +17,22 @@ import (
 type Producer struct {
 	async   sarama.AsyncProducer
 	topic   string
+	wait    time.Duration
 	results sync.WaitGroup
 }
+
+// MaxWait is how long Produce waits for Kafka's acknowledgement before it gives up and
+// says the outcome is unknown: a sender hears 503 rather than hanging on a broker that
+// stopped answering.
+const MaxWait = 5 * time.Second
+
+// waitTimers are reused: a send path that made a timer per record spent more on it than
+// on encoding the record. A stopped timer's channel holds nothing, so reuse is safe.
+var waitTimers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // NewProducer connects to brokers. cfg comes from NewConfig.
 func NewProducer(brokers []string, topic string, cfg *sarama.Config) (*Producer, error) {
@@ -36,7 +50,7 @@ func NewProducer(brokers []string, topic string, cfg *sarama.Config) (*Producer,
 	if err != nil {
 		return nil, fmt.Errorf("kafka: producer: %w: %w", ErrUnavailable, err)
 	}
-	p := &Producer{async: async, topic: topic}
+	p := &Producer{async: async, topic: topic, wait: MaxWait}
 	// Each record carries the channel its sender waits on: no goroutine per record.
 	p.results.Add(2)
 	go func() {
@@ -58,8 +72,9 @@ func NewProducer(brokers []string, topic string, cfg *sarama.Config) (*Producer,
 type Header struct{ Key, Value string }
 
 // Produce writes b as a binary-mode CloudEvent record and returns once Kafka has
-// acknowledged it. When ctx ends first the outcome is unknown, and the error says so:
-// the caller answers 503 and the sender's retry is deduplicated by id downstream.
+// acknowledged it. When ctx ends or MaxWait passes first the outcome is unknown, and the
+// error says so: the caller answers 503 and the sender's retry is deduplicated by id
+// downstream.
 func (p *Producer) Produce(ctx context.Context, b barrage.Barrage, extra ...Header) error {
 	msg, err := Record(p.topic, b, extra...)
 	if err != nil {
@@ -67,20 +82,34 @@ func (p *Producer) Produce(ctx context.Context, b barrage.Barrage, extra ...Head
 	}
 	done := make(chan error, 1)
 	msg.Metadata = done
+	t := waitTimers.Get().(*time.Timer)
+	t.Reset(p.wait)
+	defer func() {
+		t.Stop()
+		waitTimers.Put(t)
+	}()
 	select {
 	case p.async.Input() <- msg:
 	case <-ctx.Done():
-		return fmt.Errorf("kafka: produce %s: %w: %w", b.ID, ErrUnavailable, ctx.Err())
+		return unknown(b, ctx.Err())
+	case <-t.C:
+		return unknown(b, fmt.Errorf("the producer took nothing within %v", p.wait))
 	}
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("kafka: produce %s: %w: %w", b.ID, ErrUnavailable, err)
+			return unknown(b, err)
 		}
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("kafka: produce %s: %w: %w", b.ID, ErrUnavailable, ctx.Err())
+		return unknown(b, ctx.Err())
+	case <-t.C:
+		return unknown(b, fmt.Errorf("no acknowledgement within %v", p.wait))
 	}
+}
+
+func unknown(b barrage.Barrage, err error) error {
+	return fmt.Errorf("kafka: produce %s: %w: %w", b.ID, ErrUnavailable, err)
 }
 
 // Close flushes what is in flight and disconnects.
