@@ -31,6 +31,9 @@ type EndToEndResult struct {
 	P50, P99     float64       // milliseconds, acceptance → receipt on an SSE client
 	Held         bool          // every accepted barrage arrived and p99 ≤ 250 ms
 	PerCommit    float64       // barrages per store write, on average: what group commit gathered
+	// Cores is the CPU the whole process used, senders and viewer included, per second of
+	// the run; CPUPerBarrage divides it by the barrages accepted, in microseconds.
+	Cores, CPUPerBarrage float64
 }
 
 // EndToEndReport is scenario 2: the rate steps, then the longest runs at the best rates.
@@ -108,15 +111,22 @@ func EndToEnd(ctx context.Context, dir string, rates []int, d, sustain time.Dura
 	return out, nil
 }
 
-// measuredStep is one run, with the store's commits counted around it.
+// measuredStep is one run, with the store's commits and the process's CPU counted
+// around it.
 func measuredStep(ctx context.Context, base, room string, rate int, d time.Duration) (EndToEndResult, error) {
 	writes0, stored0, err := histogramAt(base, "barrage_store_batch_size")
 	if err != nil {
 		return EndToEndResult{}, err
 	}
+	cpu0, t0 := cpuSeconds(), time.Now()
 	r, err := endToEndStep(ctx, base, room, rate, d)
 	if err != nil {
 		return r, err
+	}
+	cpu := cpuSeconds() - cpu0
+	r.Cores = cpu / time.Since(t0).Seconds()
+	if r.Accepted > 0 {
+		r.CPUPerBarrage = cpu / float64(r.Accepted) * 1e6
 	}
 	writes, stored, err := histogramAt(base, "barrage_store_batch_size")
 	if err != nil {

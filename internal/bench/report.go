@@ -60,10 +60,12 @@ func writeEndToEnd(w io.Writer, rs EndToEndReport, plot string) {
 
 // endToEndTable writes rs and returns the highest achieved rate among those that held.
 func endToEndTable(w io.Writer, rs []EndToEndResult) float64 {
-	fmt.Fprint(w, "| target/s | achieved/s | accepted | received | p50 ms | p99 ms | held | barrages per commit |\n| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n")
+	fmt.Fprint(w, "| target/s | achieved/s | accepted | received | p50 ms | p99 ms | held | barrages per commit | cores | CPU µs per barrage |\n"+
+		"| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n")
 	best := 0.0
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %d | %.0f | %d | %d | %.1f | %.1f | %v | %.1f |\n", r.TargetRate, r.AchievedRate, r.Accepted, r.Received, r.P50, r.P99, r.Held, r.PerCommit)
+		fmt.Fprintf(w, "| %d | %.0f | %d | %d | %.1f | %.1f | %v | %.1f | %.2f | %.0f |\n",
+			r.TargetRate, r.AchievedRate, r.Accepted, r.Received, r.P50, r.P99, r.Held, r.PerCommit, r.Cores, r.CPUPerBarrage)
 		if r.Held && r.AchievedRate > best {
 			best = r.AchievedRate
 		}
