@@ -155,12 +155,13 @@ func defaultOrdering(r Role) string {
 	return "ordered"
 }
 
-// defaultConcurrency is deliveries in flight per partition. In dev the processor shares
-// the process and writes whatever is in flight as one batch, so more in flight is fewer
-// commits; elsewhere a processor pod takes its share behind the autoscaler.
+// defaultConcurrency is deliveries in flight per partition. In dev one process plays every
+// part, so under load a delivery waits its turn for a core: at 5,000/s one took about
+// 25 ms, and 128 in flight capped the partition there while a backlog grew in Kafka
+// (docs/benchmarks.md). Elsewhere a processor pod takes its share behind the autoscaler.
 func defaultConcurrency(r Role) int {
 	if r == RoleDev {
-		return 128
+		return 512
 	}
 	return 32
 }
