@@ -191,6 +191,8 @@ func endToEndStep(ctx context.Context, base, room string, rate int, d time.Durat
 	for range endToEndSenders {
 		s, err := dialSender(ctx, base, "/api/rooms/"+room+"/barrages", []byte(`{"text":"end to end"}`))
 		if err != nil {
+			close(jobs) // the senders already started return and close their connections
+			wg.Wait()
 			return EndToEndResult{}, err
 		}
 		wg.Add(1)
