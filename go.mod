@@ -6,10 +6,12 @@ require (
 	github.com/IBM/sarama v1.61.1
 	github.com/a-h/templ v0.3.977
 	github.com/aliyun/aliyun-tablestore-go-sdk v1.8.0
+	github.com/apache/thrift v0.24.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/golang/protobuf v1.5.4
+	github.com/jaegertracing/jaeger-idl v0.14.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/common v0.72.0
 	github.com/r3labs/sse/v2 v2.10.0

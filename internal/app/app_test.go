@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -20,6 +19,13 @@ import (
 // startDev starts the whole program in this process on free ports, keeping data in dir.
 func startDev(t *testing.T, dir string, extra map[string]string) *App {
 	t.Helper()
+	a, _ := startDevLogged(t, dir, extra)
+	return a
+}
+
+// startDevLogged is startDev that also returns what the process logged.
+func startDevLogged(t *testing.T, dir string, extra map[string]string) (*App, *logBuffer) {
+	t.Helper()
 	env := map[string]string{
 		"PORT": "0", "BARRAGE_PROCESSOR_PORT": "0", "BARRAGE_BROKER_ADDR": "127.0.0.1:0",
 		"BARRAGE_DATA_DIR": dir, "BARRAGE_SENSITIVE_WORDS": "darn,heck",
@@ -31,8 +37,8 @@ func startDev(t *testing.T, dir string, extra map[string]string) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	log := telemetry.NewLogger(&syncWriter{w: &logs}, "debug", false, cfg.Secrets())
+	logs := &logBuffer{}
+	log := telemetry.NewLogger(logs, "debug", false, cfg.Secrets())
 	a, err := Start(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +50,7 @@ func startDev(t *testing.T, dir string, extra map[string]string) *App {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return a
+	return a, logs
 }
 
 func send(t *testing.T, base, room, body string) (int, map[string]any) {

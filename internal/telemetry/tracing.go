@@ -50,8 +50,8 @@ func NamesFrom(vars map[string]string) SpanNames {
 	}
 }
 
-// Tracing is a process's tracer provider: OTLP/HTTP to the TRACING URL, or a no-op that
-// costs next to nothing when no endpoint is set.
+// Tracing is a process's tracer provider: OTLP/HTTP or Jaeger Thrift/HTTP to the TRACING
+// URL, or a no-op that costs next to nothing when no endpoint is set.
 type Tracing struct {
 	Provider   trace.TracerProvider
 	Propagator propagation.TextMapPropagator
@@ -61,7 +61,7 @@ type Tracing struct {
 
 // TracingOptions say where traces go.
 type TracingOptions struct {
-	Endpoint string // TRACING: the full traces URL, such as http://collector:4318/v1/traces
+	Endpoint string // TRACING: an OTLP/HTTP traces URL, or a Jaeger collector's …/api/traces
 	UseOTEL  bool   // the standard OTEL_EXPORTER_OTLP_* variables name an endpoint
 	Service  string // service.name
 	Pod      string
@@ -79,16 +79,9 @@ func NewTracing(ctx context.Context, o TracingOptions) (*Tracing, error) {
 	if o.Endpoint == "" && !o.UseOTEL {
 		return t, nil
 	}
-	var opts []otlptracehttp.Option
-	if o.Endpoint != "" {
-		opts = append(opts, otlptracehttp.WithEndpointURL(o.Endpoint))
-		if strings.HasPrefix(o.Endpoint, "http://") {
-			opts = append(opts, otlptracehttp.WithInsecure())
-		}
-	}
-	exp, err := otlptracehttp.New(ctx, opts...)
+	exp, err := newExporter(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("telemetry: traces exporter for %s (TRACING): %w", o.Endpoint, err)
+		return nil, err
 	}
 	attrs := []attribute.KeyValue{semconv.ServiceName(o.Service)}
 	if o.Pod != "" {
@@ -101,6 +94,27 @@ func NewTracing(ctx context.Context, o TracingOptions) (*Tracing, error) {
 	t.Provider = tp
 	t.shutdown = tp.Shutdown
 	return t, nil
+}
+
+// newExporter picks the wire form from the URL: a Jaeger collector's /api/traces (the
+// seed's TRACING value) gets Thrift batches, anything else OTLP/HTTP.
+func newExporter(ctx context.Context, o TracingOptions) (sdktrace.SpanExporter, error) {
+	if o.Endpoint != "" && IsJaegerCollector(o.Endpoint) {
+		return newJaegerExporter(o.Endpoint), nil
+	}
+	var opts []otlptracehttp.Option
+	if o.Endpoint != "" {
+		opts = append(opts, otlptracehttp.WithEndpointURL(o.Endpoint))
+		if strings.HasPrefix(o.Endpoint, "http://") {
+			opts = append(opts, otlptracehttp.WithInsecure())
+		}
+	}
+	exp, err := otlptracehttp.New(ctx, opts...)
+	if err != nil {
+		// The URL may carry a token, so it is not repeated here.
+		return nil, fmt.Errorf("telemetry: OTLP traces exporter (TRACING): %w", err)
+	}
+	return exp, nil
 }
 
 // Shutdown flushes spans still in the batcher.
