@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -51,12 +52,24 @@ func (a *App) startDev(ctx context.Context, cfg config.Config) error {
 
 // startBroker runs the embedded broker; alone, it also serves health on PORT.
 func (a *App) startBroker(cfg config.Config, alone bool) error {
-	b, err := kafka.StartBroker(kafka.BrokerOptions{
+	opts := kafka.BrokerOptions{
 		Addr:       cfg.Broker.Addr,
 		DataDir:    filepath.Join(cfg.DataDir, "kafka"),
 		Partitions: cfg.Broker.Partitions,
 		Topics:     []string{cfg.Kafka.Topic, cfg.Dispatch.DeadLetterTopic},
-	})
+	}
+	// As a stand-in for a managed Kafka, the broker asks for what its clients are given.
+	if cfg.Broker.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Broker.TLSCert, cfg.Broker.TLSKey)
+		if err != nil {
+			return fmt.Errorf("app: embedded broker certificate (BARRAGE_BROKER_TLS_CERT_FILE, BARRAGE_BROKER_TLS_KEY_FILE): %w", err)
+		}
+		opts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.Kafka.User != "" {
+		opts.SASL = &kafka.SASLUser{Mechanism: cfg.Kafka.SASLMechanism, User: cfg.Kafka.User, Password: cfg.Kafka.Password}
+	}
+	b, err := kafka.StartBroker(opts)
 	if err != nil {
 		return fmt.Errorf("app: embedded broker on %s (BARRAGE_BROKER_ADDR): %w", cfg.Broker.Addr, err)
 	}

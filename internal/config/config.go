@@ -67,6 +67,8 @@ type Kafka struct {
 	Password      string   // KAFKA_PWD
 	SASLMechanism string   // BARRAGE_KAFKA_SASL_MECHANISM
 	TLS           bool     // BARRAGE_KAFKA_TLS
+	CAFile        string   // BARRAGE_KAFKA_CA_FILE: PEM roots trusted besides the system's
+	TLSServerName string   // BARRAGE_KAFKA_TLS_SERVER_NAME: the name to verify when brokers are addressed by IP
 	Topic         string   // KAFKA_TOPIC
 }
 
@@ -121,6 +123,8 @@ type HomePage struct {
 type Broker struct {
 	Addr       string // BARRAGE_BROKER_ADDR
 	Partitions int    // BARRAGE_BROKER_PARTITIONS
+	TLSCert    string // BARRAGE_BROKER_TLS_CERT_FILE: with the key, the broker speaks only TLS
+	TLSKey     string // BARRAGE_BROKER_TLS_KEY_FILE
 }
 
 // Tracing is the seed's tracing endpoint and span names.
@@ -211,6 +215,8 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		Password:      p.str("KAFKA_PWD", ""),
 		SASLMechanism: p.oneOf("BARRAGE_KAFKA_SASL_MECHANISM", "PLAIN", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
 		TLS:           p.bool("BARRAGE_KAFKA_TLS", false),
+		CAFile:        p.str("BARRAGE_KAFKA_CA_FILE", ""),
+		TLSServerName: p.str("BARRAGE_KAFKA_TLS_SERVER_NAME", ""),
 		Topic:         p.str("KAFKA_TOPIC", "barrage-info"),
 	}
 	c.OTS = OTS{
@@ -253,6 +259,8 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 	c.Broker = Broker{
 		Addr:       p.str("BARRAGE_BROKER_ADDR", "127.0.0.1:9092"),
 		Partitions: p.int("BARRAGE_BROKER_PARTITIONS", 4, 1, 1024),
+		TLSCert:    p.str("BARRAGE_BROKER_TLS_CERT_FILE", ""),
+		TLSKey:     p.str("BARRAGE_BROKER_TLS_KEY_FILE", ""),
 	}
 	c.Tracing = Tracing{
 		Endpoint:  p.url("TRACING"),
@@ -277,6 +285,12 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	if (c.Kafka.User == "") != (c.Kafka.Password == "") {
 		return fmt.Errorf("config: KAFKA_USER and KAFKA_PWD must be set together")
+	}
+	if (c.Kafka.CAFile != "" || c.Kafka.TLSServerName != "") && !c.Kafka.TLS {
+		return fmt.Errorf("config: BARRAGE_KAFKA_CA_FILE and BARRAGE_KAFKA_TLS_SERVER_NAME need BARRAGE_KAFKA_TLS=true")
+	}
+	if (c.Broker.TLSCert == "") != (c.Broker.TLSKey == "") {
+		return fmt.Errorf("config: BARRAGE_BROKER_TLS_CERT_FILE and BARRAGE_BROKER_TLS_KEY_FILE must be set together")
 	}
 	if c.OTS.Enabled() {
 		for _, v := range []struct{ name, value string }{

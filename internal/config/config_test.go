@@ -76,6 +76,8 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"unknown log level", RoleDev, map[string]string{"BARRAGE_LOG_LEVEL": "loud"}, "BARRAGE_LOG_LEVEL"},
 		{"no store writers", RoleProcessor, map[string]string{"BARRAGE_STORE_WRITERS": "0"}, "BARRAGE_STORE_WRITERS"},
 		{"unknown backoff", RoleDev, map[string]string{"BARRAGE_BACKOFF_POLICY": "random"}, "BARRAGE_BACKOFF_POLICY"},
+		{"CA without TLS", RoleDev, map[string]string{"BARRAGE_KAFKA_CA_FILE": "/ca.crt"}, "BARRAGE_KAFKA_TLS"},
+		{"broker cert without key", RoleBroker, map[string]string{"BARRAGE_BROKER_TLS_CERT_FILE": "/tls.crt"}, "BARRAGE_BROKER_TLS_KEY_FILE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -21,6 +22,15 @@ type BrokerOptions struct {
 	DataDir    string   // empty keeps everything in memory
 	Partitions int      // partitions of each seeded topic
 	Topics     []string // created on first start
+	// TLS, when set, makes the broker speak only TLS, as a managed Kafka's SSL endpoint does.
+	TLS *tls.Config
+	// SASL, when set, is the one user the broker accepts, by mechanism (PLAIN or SCRAM-SHA-*).
+	SASL *SASLUser
+}
+
+// SASLUser is a user the embedded broker accepts.
+type SASLUser struct {
+	Mechanism, User, Password string
 }
 
 // StartBroker starts the broker and returns once it accepts connections.
@@ -44,6 +54,12 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 	}
 	if o.DataDir != "" {
 		opts = append(opts, kfake.DataDir(filepath.Clean(o.DataDir)))
+	}
+	if o.TLS != nil {
+		opts = append(opts, kfake.TLS(o.TLS))
+	}
+	if o.SASL != nil {
+		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(o.SASL.Mechanism, o.SASL.User, o.SASL.Password))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
