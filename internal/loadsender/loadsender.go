@@ -53,8 +53,8 @@ type Sender struct {
 	mu       sync.Mutex
 	runs     map[string]*run
 	byRoom   map[string]*run // the run going in each room
-	finished []string // ids of finished runs, oldest first
-	busy     int      // workers of the runs still going
+	finished []string        // ids of finished runs, oldest first
+	busy     int             // workers of the runs still going
 	closed   bool
 	wg       sync.WaitGroup
 }
