@@ -85,6 +85,9 @@ func startRole(t *testing.T, role config.Role, extra map[string]string) string {
 		if err := a.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
+		if strings.Contains(logs.String(), operatorToken) {
+			t.Errorf("the operator token reached the program's log")
+		}
 		if t.Failed() {
 			t.Logf("program log:\n%s", tail(logs.String(), 60))
 		}
