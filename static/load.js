@@ -1,7 +1,26 @@
 // The load sender form: starts a run on the server, follows its progress, cancels it.
+// The operator token lives in this tab's sessionStorage only, and travels as a Bearer header.
 import { explain, OFFLINE } from './problem.js';
 
 const POLL_MS = 250;
+const TOKEN_KEY = 'barrage.operatorToken';
+const REFUSED = 'The operator token was not accepted (401). Check it and try again; nothing was started.';
+
+const stored = () => {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || '';
+  } catch {
+    return '';
+  }
+};
+const keep = (token) => {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* storage refused: the token is asked for again */
+  }
+};
 
 export function wireLoad(section, room) {
   const form = section.querySelector('[data-testid=load-form]');
@@ -10,9 +29,23 @@ export function wireLoad(section, room) {
   const bar = section.querySelector('[data-testid=load-progress]');
   const error = section.querySelector('[data-testid=load-error]');
   const f = (id) => section.querySelector(`[data-testid=${id}]`);
+  const tokenField = section.querySelector('[data-testid=load-token]');
   const base = '/api/rooms/' + encodeURIComponent(room) + '/load';
   let runId = '';
   let timer = 0;
+  let token = stored(); // the one the current run was started with
+  if (tokenField) tokenField.value = token;
+
+  const call = (url, init = {}) => {
+    const headers = { ...init.headers };
+    if (tokenField) headers.Authorization = 'Bearer ' + token;
+    return fetch(url, { cache: 'no-store', ...init, headers });
+  };
+  const why = async (res) => {
+    if (res.status !== 401) return explain(res);
+    keep('');
+    return REFUSED;
+  };
 
   const fail = (msg) => {
     error.textContent = msg;
@@ -40,9 +73,9 @@ export function wireLoad(section, room) {
     timer = 0;
     if (!runId) return;
     try {
-      const res = await fetch(base + '/' + runId, { cache: 'no-store' });
+      const res = await call(base + '/' + runId);
       if (!res.ok) {
-        fail(await explain(res));
+        fail(await why(res));
         runId = '';
         start.disabled = false;
         cancel.disabled = true;
@@ -58,6 +91,13 @@ export function wireLoad(section, room) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.hidden = true;
+    if (tokenField) {
+      token = tokenField.value.trim();
+      if (!token) {
+        tokenField.focus();
+        return fail('Enter the operator token first.');
+      }
+    }
     const body = {
       message: form.elements.message.value,
       concurrency: Number(form.elements.concurrency.value),
@@ -66,15 +106,16 @@ export function wireLoad(section, room) {
     start.disabled = true;
     let res;
     try {
-      res = await fetch(base, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      res = await call(base, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     } catch {
       start.disabled = false;
       return fail(OFFLINE);
     }
     if (res.status !== 202) {
       start.disabled = false;
-      return fail(await explain(res));
+      return fail(await why(res));
     }
+    if (tokenField) keep(token);
     const p = await res.json();
     runId = p.id;
     cancel.disabled = false;
@@ -86,9 +127,9 @@ export function wireLoad(section, room) {
   cancel.addEventListener('click', async () => {
     if (!runId) return;
     try {
-      const res = await fetch(base + '/' + runId, { method: 'DELETE' });
+      const res = await call(base + '/' + runId, { method: 'DELETE' });
       if (res.ok) show(await res.json());
-      else fail(await explain(res));
+      else fail(await why(res));
     } catch {
       fail(OFFLINE);
     }

@@ -23,7 +23,11 @@ type LoadSenderSettings struct {
 	Enabled        bool
 	MaxConcurrency int
 	MaxDuration    time.Duration
+	MaxRate        int  // barrages per second all runs of this instance send together
+	TokenRequired  bool // the form asks for the operator token
 }
+
+func (s LoadSenderSettings) maxRate() string { return strconv.Itoa(max(1, s.MaxRate)) }
 
 func (s LoadSenderSettings) maxSeconds() string {
 	secs := int(s.MaxDuration / time.Second)

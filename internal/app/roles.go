@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/barrage-live/barrage/internal/kafka"
 	"github.com/barrage-live/barrage/internal/live"
 	"github.com/barrage-live/barrage/internal/loadsender"
+	"github.com/barrage-live/barrage/internal/operator"
 	"github.com/barrage-live/barrage/internal/processor"
 	"github.com/barrage-live/barrage/internal/store"
 	"github.com/barrage-live/barrage/internal/store/sqlite"
@@ -227,10 +229,18 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 			Connected: func(_ string, delta int) { m.Connections.Add(float64(delta)) },
 			Evicted:   func(string) { m.Evictions.Inc() },
 		})
+	// Without a token only the dev role, on a laptop, leaves operator routes open.
+	guard := operator.New(operator.Options{
+		Token:          cfg.Operator.Token,
+		Open:           cfg.Role == config.RoleDev,
+		ClientIPHeader: cfg.HomePage.ClientIPHeader,
+	})
 	settings := views.LoadSenderSettings{
 		Enabled:        cfg.HomePage.LoadSender,
 		MaxConcurrency: cfg.HomePage.LoadMaxConcurrent,
 		MaxDuration:    cfg.HomePage.LoadMaxDuration,
+		MaxRate:        cfg.HomePage.LoadMaxRate,
+		TokenRequired:  guard.Required(),
 	}
 	hp := homepage.New(prod, st, hub, homepage.Options{
 		LoadSender:     settings,
@@ -252,10 +262,11 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 		Enabled:        settings.Enabled,
 		MaxConcurrency: settings.MaxConcurrency,
 		MaxDuration:    settings.MaxDuration,
+		MaxRate:        settings.MaxRate,
 	})
 	// Load runs stop before the server drains, so their last sends are not cut off mid-way.
 	a.onStop(sender.Close)
-	addr, err := a.serve("homepage", cfg.Host, cfg.Port, hp.Handler(static.Handler(), sender.Register), st.Ping)
+	addr, err := a.serve("homepage", cfg.Host, cfg.Port, hp.Handler(static.Handler(), func(mux *http.ServeMux) { sender.Register(mux, guard.Wrap) }), st.Ping)
 	a.HomePage = addr
 	// Streams never end by themselves: close them before the server drains the sends in flight.
 	a.onStop(func(context.Context) error { hub.Close(); return nil })

@@ -53,6 +53,7 @@ type Config struct {
 	Dispatch  Dispatch
 	Processor Processor
 	HomePage  HomePage
+	Operator  Operator
 	Broker    Broker
 	Tracing   Tracing
 	PodName   string
@@ -106,9 +107,10 @@ type Processor struct {
 
 // HomePage holds the page's and the load sender's settings.
 type HomePage struct {
-	LoadSender         bool          // BARRAGE_LOAD_SENDER
+	LoadSender         bool          // BARRAGE_LOAD_SENDER: on by default in dev, or when an operator token is set
 	LoadMaxConcurrent  int           // BARRAGE_LOAD_MAX_CONCURRENCY
 	LoadMaxDuration    time.Duration // BARRAGE_LOAD_MAX_DURATION
+	LoadMaxRate        int           // BARRAGE_LOAD_MAX_RATE: barrages per second all load runs of one instance send
 	AllowedOrigins     []string      // BARRAGE_ALLOWED_ORIGINS
 	PollInterval       time.Duration // BARRAGE_POLL_INTERVAL: how often a room's feed reads the store
 	SendsPerSecond     float64       // BARRAGE_RATE_LIMIT: barrages per second per client; 0 is off
@@ -118,6 +120,15 @@ type HomePage struct {
 	ClientIPHeader     string        // BARRAGE_CLIENT_IP_HEADER: set by a trusted proxy, e.g. X-Forwarded-For
 	StreamWriteTimeout time.Duration // BARRAGE_STREAM_WRITE_TIMEOUT: a viewer blocked this long is evicted
 }
+
+// Operator is who may use the routes a stranger must not: load runs, later moderation.
+type Operator struct {
+	Token string // BARRAGE_ADMIN_TOKEN: the operator's bearer token; a secret
+}
+
+// MinAdminTokenLen is the shortest operator token accepted: 32 random characters are far
+// beyond guessing at the rate wrong tokens are let through.
+const MinAdminTokenLen = 32
 
 // Broker is the embedded Kafka-protocol broker.
 type Broker struct {
@@ -142,7 +153,7 @@ type DevPorts struct {
 // Secrets returns the values that must never appear in logs or error bodies.
 func (c Config) Secrets() []string {
 	var s []string
-	for _, v := range []string{c.Kafka.Password, c.OTS.Secret} {
+	for _, v := range []string{c.Kafka.Password, c.OTS.Secret, c.Operator.Token} {
 		if v != "" {
 			s = append(s, v)
 		}
@@ -243,10 +254,12 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		SensitiveWords: p.list("BARRAGE_SENSITIVE_WORDS"),
 		StoreWriters:   p.int("BARRAGE_STORE_WRITERS", defaultStoreWriters(c.OTS), 1, 64),
 	}
+	c.Operator = Operator{Token: p.token("BARRAGE_ADMIN_TOKEN")}
 	c.HomePage = HomePage{
-		LoadSender:         p.bool("BARRAGE_LOAD_SENDER", true),
+		LoadSender:         p.bool("BARRAGE_LOAD_SENDER", role == RoleDev || c.Operator.Token != ""),
 		LoadMaxConcurrent:  p.int("BARRAGE_LOAD_MAX_CONCURRENCY", 64, 1, 1024),
 		LoadMaxDuration:    p.duration("BARRAGE_LOAD_MAX_DURATION", time.Minute),
+		LoadMaxRate:        p.int("BARRAGE_LOAD_MAX_RATE", 1000, 1, 1_000_000),
 		AllowedOrigins:     p.list("BARRAGE_ALLOWED_ORIGINS"),
 		PollInterval:       p.duration("BARRAGE_POLL_INTERVAL", 250*time.Millisecond),
 		SendsPerSecond:     float64(p.int("BARRAGE_RATE_LIMIT", 10, 0, 1_000_000)),
@@ -312,6 +325,13 @@ func (c Config) Validate() error {
 	if c.Dispatch.RequestTimeout <= 0 {
 		return fmt.Errorf("config: BARRAGE_REQUEST_TIMEOUT must be positive")
 	}
+	// Outside dev the load sender would be open to anyone on the internet without a token.
+	if c.Role == RoleHomePage && c.HomePage.LoadSender && c.Operator.Token == "" {
+		return fmt.Errorf("config: BARRAGE_LOAD_SENDER=true needs BARRAGE_ADMIN_TOKEN outside the dev role")
+	}
+	if c.HomePage.LoadMaxDuration <= 0 {
+		return fmt.Errorf("config: BARRAGE_LOAD_MAX_DURATION must be positive")
+	}
 	if c.HomePage.PollInterval <= 0 {
 		return fmt.Errorf("config: BARRAGE_POLL_INTERVAL must be positive")
 	}
@@ -355,6 +375,25 @@ func (p *parser) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// token reads a secret: it is never echoed in an error, only described.
+func (p *parser) token(name string) string {
+	v := p.getenv(name)
+	if v == "" {
+		return ""
+	}
+	if len(v) < MinAdminTokenLen {
+		p.fail(name, "must be at least %d characters (for example the output of openssl rand -hex 32); it has %d", MinAdminTokenLen, len(v))
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] > '~' {
+			p.fail(name, "must be printable ASCII with no spaces or line breaks (a trailing newline is a common slip), so it fits an Authorization header")
+			return ""
+		}
+	}
+	return v
 }
 
 func (p *parser) list(name string) []string {

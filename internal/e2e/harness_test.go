@@ -44,20 +44,33 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// operatorToken is the operator token the tests' programs run with, as production does.
+const operatorToken = "e2e-operator-token-0123456789abcdef"
+
 // startProgram starts the whole program (dev role) in this process on free ports and
-// returns the HomePage's base URL.
+// returns the HomePage's base URL. An empty value in extra unsets that variable.
 func startProgram(t *testing.T, extra map[string]string) string {
+	t.Helper()
+	return startRole(t, config.RoleDev, extra)
+}
+
+// startRole starts one role of the program in this process, as startProgram does.
+func startRole(t *testing.T, role config.Role, extra map[string]string) string {
 	t.Helper()
 	env := map[string]string{
 		"PORT": "0", "BARRAGE_PROCESSOR_PORT": "0", "BARRAGE_DISPATCHER_PORT": "0",
 		"BARRAGE_BROKER_ADDR": "127.0.0.1:0", "BARRAGE_DATA_DIR": t.TempDir(),
 		"BARRAGE_LOAD_MAX_CONCURRENCY": "8", "BARRAGE_LOAD_MAX_DURATION": "10s",
-		"BARRAGE_POLL_INTERVAL": "50ms",
+		"BARRAGE_POLL_INTERVAL": "50ms", "BARRAGE_ADMIN_TOKEN": operatorToken,
 	}
 	for k, v := range extra {
+		if v == "" {
+			delete(env, k)
+			continue
+		}
 		env[k] = v
 	}
-	cfg, err := config.Parse(config.RoleDev, func(k string) string { return env[k] })
+	cfg, err := config.Parse(role, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -71,6 +84,9 @@ func startProgram(t *testing.T, extra map[string]string) string {
 		defer cancel()
 		if err := a.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
+		}
+		if strings.Contains(logs.String(), operatorToken) {
+			t.Errorf("the operator token reached the program's log")
 		}
 		if t.Failed() {
 			t.Logf("program log:\n%s", tail(logs.String(), 60))

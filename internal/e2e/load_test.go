@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ func TestLoadSenderRunReachesDoneAndRoomHoldsWhatWasAccepted(t *testing.T) {
 		shots = filepath.Dir(docsPath(t, "screenshots", "x"))
 	}
 	within(t, browser, 10*time.Second, chromedp.Steps(
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=load-token]`), operatorToken),
 		chromedp.SetValue(chromedp.CSS(`[data-testid=load-message]`), "load test: hello from the load sender"),
 		chromedp.SetValue(chromedp.CSS(`[data-testid=load-concurrency]`), "4"),
 		chromedp.SetValue(chromedp.CSS(`[data-testid=load-duration]`), "3"),
@@ -49,6 +51,17 @@ func TestLoadSenderRunReachesDoneAndRoomHoldsWhatWasAccepted(t *testing.T) {
 	}
 	if v := eval[float64](t, browser, `document.querySelector('[data-testid=load-progress]').value`); v != 1 {
 		t.Errorf("progress bar at %v when done, want 1", v)
+	}
+	// The token is kept for this tab only: never in localStorage, a cookie or the URL.
+	kept := eval[map[string]any](t, browser, `({session: sessionStorage.getItem('barrage.operatorToken'),
+		local: JSON.stringify({...localStorage}), cookie: document.cookie, url: location.href})`)
+	if kept["session"] != operatorToken {
+		t.Errorf("sessionStorage holds %v, want the token", kept["session"])
+	}
+	for _, where := range []string{"local", "cookie", "url"} {
+		if v, _ := kept[where].(string); strings.Contains(v, operatorToken) {
+			t.Errorf("the token is in %s: %q", where, v)
+		}
 	}
 
 	// Everything accepted is processed and stored; nothing more and nothing less.

@@ -1,6 +1,7 @@
 // Package loadsender is the seed's load sender: a person picks a message, a concurrency
 // and a duration, and the server sends that message through the same path as a person's
-// barrage until the time is up or the run is cancelled.
+// barrage until the time is up or the run is cancelled. Runs are paced: all of them
+// together send at most Limits.MaxRate barrages a second, one run per room at a time.
 package loadsender
 
 import (
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/barrage-live/barrage/internal/barrage"
 )
 
@@ -20,11 +23,13 @@ import (
 type SendFunc func(ctx context.Context, room string, d barrage.Draft) (id string, err error)
 
 // Limits bound what runs may ask for. MaxConcurrency bounds the workers of all runs
-// together, so several runs at once cannot exceed it.
+// together, so several runs at once cannot exceed it; MaxRate bounds their sends per
+// second together, however many workers they have.
 type Limits struct {
 	Enabled        bool
 	MaxConcurrency int
 	MaxDuration    time.Duration
+	MaxRate        int
 }
 
 // Request is what a person asks the load sender to do.
@@ -43,11 +48,13 @@ type Sender struct {
 	limits Limits
 	log    *slog.Logger
 	now    func() time.Time
+	pace   *rate.Limiter // shared by every run
 
 	mu       sync.Mutex
 	runs     map[string]*run
-	finished []string // ids of finished runs, oldest first
-	busy     int      // workers of the runs still going
+	byRoom   map[string]*run // the run going in each room
+	finished []string        // ids of finished runs, oldest first
+	busy     int             // workers of the runs still going
 	closed   bool
 	wg       sync.WaitGroup
 }
@@ -60,7 +67,13 @@ func New(send SendFunc, limits Limits) *Sender {
 	if limits.MaxDuration <= 0 {
 		limits.MaxDuration = time.Minute
 	}
-	return &Sender{send: send, limits: limits, log: slog.Default().With("part", "loadsender"), now: time.Now, runs: map[string]*run{}}
+	if limits.MaxRate < 1 {
+		limits.MaxRate = 1
+	}
+	// A burst of one: over any span a run sends at most one more than the rate allows.
+	pace := rate.NewLimiter(rate.Limit(limits.MaxRate), 1)
+	return &Sender{send: send, limits: limits, log: slog.Default().With("part", "loadsender"), now: time.Now,
+		pace: pace, runs: map[string]*run{}, byRoom: map[string]*run{}}
 }
 
 // Errors Start returns; the HTTP layer turns them into problem details.
@@ -69,6 +82,15 @@ var (
 	ErrBusy     = errors.New("loadsender: concurrency in use by other runs")
 	ErrClosed   = errors.New("loadsender: shutting down")
 )
+
+// RoomBusyError is Start's answer while another run goes in the same room.
+type RoomBusyError struct {
+	Room, Run string
+}
+
+func (e *RoomBusyError) Error() string {
+	return fmt.Sprintf("loadsender: run %s is still going in room %s", e.Run, e.Room)
+}
 
 // Start checks req against the limits and starts a run in the background. The run does
 // not end with the request that started it; it ends when its time is up or it is cancelled.
@@ -84,17 +106,21 @@ func (s *Sender) Start(room string, req Request) (Progress, error) {
 	if s.closed {
 		return Progress{}, ErrClosed
 	}
+	if going, ok := s.byRoom[room]; ok {
+		return Progress{}, &RoomBusyError{Room: room, Run: going.id}
+	}
 	if s.busy+req.Concurrency > s.limits.MaxConcurrency {
 		return Progress{}, ErrBusy
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), req.Duration)
 	r := &run{id: newRunID(), room: room, req: req, started: s.now(), cancel: cancel, now: s.now}
 	s.runs[r.id] = r
+	s.byRoom[room] = r
 	s.busy += req.Concurrency
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		r.work(ctx, s.send, s.log)
+		r.work(ctx, s.send, s.pace, s.log)
 		cancel()
 		s.finish(r)
 	}()
@@ -126,6 +152,9 @@ func (s *Sender) finish(r *run) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.busy -= r.req.Concurrency
+	if s.byRoom[r.room] == r {
+		delete(s.byRoom, r.room)
+	}
 	s.finished = append(s.finished, r.id)
 	for len(s.finished) > keepFinished {
 		delete(s.runs, s.finished[0])

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/operator"
 )
 
 // fakePipeline records what it is sent; every fail-th send fails.
@@ -64,7 +65,7 @@ func waitDone(t *testing.T, s *Sender, room, id string) Progress {
 
 func TestRunCountsMatchWhatWasSent(t *testing.T) {
 	f := &fakePipeline{fail: 7}
-	s := New(f.send, Limits{Enabled: true, MaxConcurrency: 8, MaxDuration: time.Second})
+	s := New(f.send, Limits{Enabled: true, MaxConcurrency: 8, MaxDuration: time.Second, MaxRate: 100_000})
 	p, err := s.Start("room1", Request{Message: "hi", Concurrency: 4, Duration: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,7 @@ func TestRunCountsMatchWhatWasSent(t *testing.T) {
 
 func TestCancelStopsARun(t *testing.T) {
 	f := &fakePipeline{}
-	s := New(f.send, Limits{Enabled: true, MaxConcurrency: 2, MaxDuration: time.Minute})
+	s := New(f.send, Limits{Enabled: true, MaxConcurrency: 2, MaxDuration: time.Minute, MaxRate: 100_000})
 	p, err := s.Start("r", Request{Message: "hi", Concurrency: 2, Duration: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +116,7 @@ func TestCancelStopsARun(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	f := &fakePipeline{}
-	s := New(f.send, Limits{Enabled: true, MaxConcurrency: 4, MaxDuration: 2 * time.Second})
+	s := New(f.send, Limits{Enabled: true, MaxConcurrency: 4, MaxDuration: 2 * time.Second, MaxRate: 100_000})
 	tests := []struct {
 		name      string
 		req       Request
@@ -159,7 +160,7 @@ func TestLimits(t *testing.T) {
 func TestHTTP(t *testing.T) {
 	f := &fakePipeline{}
 	mux := http.NewServeMux()
-	New(f.send, Limits{Enabled: true, MaxConcurrency: 4, MaxDuration: 5 * time.Second}).Register(mux)
+	New(f.send, Limits{Enabled: true, MaxConcurrency: 4, MaxDuration: 5 * time.Second, MaxRate: 100_000}).Register(mux, operator.New(operator.Options{Open: true}).Wrap)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -213,7 +214,7 @@ func TestHTTP(t *testing.T) {
 
 func TestDisabledAnswers404(t *testing.T) {
 	mux := http.NewServeMux()
-	New((&fakePipeline{}).send, Limits{Enabled: false, MaxConcurrency: 4, MaxDuration: time.Second}).Register(mux)
+	New((&fakePipeline{}).send, Limits{Enabled: false, MaxConcurrency: 4, MaxDuration: time.Second}).Register(mux, operator.New(operator.Options{Token: testToken}).Wrap)
 	for _, tc := range []struct{ method, path string }{
 		{http.MethodGet, "/api/rooms/r/load"},
 		{http.MethodPost, "/api/rooms/r/load"},

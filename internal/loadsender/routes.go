@@ -21,12 +21,20 @@ import (
 //	GET    /api/rooms/{room}/load/{run}      a run's progress
 //	DELETE /api/rooms/{room}/load/{run}      cancel a run
 //
-// When the load sender is switched off every route answers 404.
-func (s *Sender) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/rooms/{room}/load", s.showLimits)
-	mux.HandleFunc("POST /api/rooms/{room}/load", s.startRun)
-	mux.HandleFunc("GET /api/rooms/{room}/load/{run}", s.showRun)
-	mux.HandleFunc("DELETE /api/rooms/{room}/load/{run}", s.cancelRun)
+// Every route, reads included, goes through guard (the operator's token check): the
+// limits and a run's progress are no business of strangers either. When the load sender
+// is switched off every route answers 404.
+func (s *Sender) Register(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
+	wrap := func(h http.HandlerFunc) http.Handler {
+		if !s.limits.Enabled {
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { s.writeDisabled(w) })
+		}
+		return guard(h)
+	}
+	mux.Handle("GET /api/rooms/{room}/load", wrap(s.showLimits))
+	mux.Handle("POST /api/rooms/{room}/load", wrap(s.startRun))
+	mux.Handle("GET /api/rooms/{room}/load/{run}", wrap(s.showRun))
+	mux.Handle("DELETE /api/rooms/{room}/load/{run}", wrap(s.cancelRun))
 }
 
 func (s *Sender) writeDisabled(w http.ResponseWriter) {
@@ -35,14 +43,11 @@ func (s *Sender) writeDisabled(w http.ResponseWriter) {
 }
 
 func (s *Sender) showLimits(w http.ResponseWriter, r *http.Request) {
-	if !s.limits.Enabled {
-		s.writeDisabled(w)
-		return
-	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"enabled":            true,
 		"maxConcurrency":     s.limits.MaxConcurrency,
 		"maxDurationSeconds": s.limits.MaxDuration.Seconds(),
+		"maxRate":            s.limits.MaxRate,
 	})
 }
 
@@ -54,10 +59,6 @@ type startBody struct {
 }
 
 func (s *Sender) startRun(w http.ResponseWriter, r *http.Request) {
-	if !s.limits.Enabled {
-		s.writeDisabled(w)
-		return
-	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		problem.Write(w, problem.Details{Status: http.StatusUnsupportedMediaType, Title: "Unsupported content type",
 			Detail: "send the run as JSON with Content-Type: application/json"})
@@ -80,6 +81,7 @@ func (s *Sender) startRun(w http.ResponseWriter, r *http.Request) {
 	req := Request{Message: b.Message, Concurrency: b.Concurrency, Duration: time.Duration(b.DurationSeconds * float64(time.Second))}
 	p, err := s.Start(r.PathValue("room"), req)
 	var fe *barrage.FieldError
+	var rb *RoomBusyError
 	switch {
 	case err == nil:
 		w.Header().Set("Location", "/api/rooms/"+p.Room+"/load/"+p.ID)
@@ -87,6 +89,11 @@ func (s *Sender) startRun(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &fe):
 		problem.Write(w, problem.Details{Status: http.StatusUnprocessableEntity, Title: "Invalid load run",
 			Detail: fe.Field + " " + fe.Reason, Errors: []problem.FieldError{{Field: fe.Field, Reason: fe.Reason}}})
+	case errors.As(err, &rb):
+		w.Header().Set("Location", "/api/rooms/"+rb.Room+"/load/"+rb.Run)
+		problem.Write(w, problem.Details{Status: http.StatusConflict, Title: "A load run is already going in this room",
+			Detail: fmt.Sprintf("run %s is still going in room %s; cancel it (DELETE /api/rooms/%s/load/%s) or wait for it to end",
+				rb.Run, rb.Room, rb.Room, rb.Run)})
 	case errors.Is(err, ErrBusy):
 		problem.Write(w, problem.Details{Status: http.StatusTooManyRequests, Title: "Load sender busy",
 			Detail:     fmt.Sprintf("other runs use the concurrency this server allows (%d in all); wait for them or ask for less", s.limits.MaxConcurrency),
@@ -108,10 +115,6 @@ func (s *Sender) cancelRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sender) answerRun(w http.ResponseWriter, r *http.Request, get func(room, id string) (Progress, bool)) {
-	if !s.limits.Enabled {
-		s.writeDisabled(w)
-		return
-	}
 	p, ok := get(r.PathValue("room"), r.PathValue("run"))
 	if !ok {
 		problem.Write(w, problem.Details{Status: http.StatusNotFound, Title: "No such load run",

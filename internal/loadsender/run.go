@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/barrage-live/barrage/internal/barrage"
 )
 
@@ -37,8 +39,8 @@ func (r *run) stop() {
 	r.cancel()
 }
 
-// work runs the workers until ctx ends.
-func (r *run) work(ctx context.Context, send SendFunc, log *slog.Logger) {
+// work runs the workers until ctx ends, each send waiting its turn on pace.
+func (r *run) work(ctx context.Context, send SendFunc, pace *rate.Limiter, log *slog.Logger) {
 	sendCtx := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
 	for w := range r.req.Concurrency {
@@ -46,6 +48,10 @@ func (r *run) work(ctx context.Context, send SendFunc, log *slog.Logger) {
 		go func() {
 			defer wg.Done()
 			for i := w; ctx.Err() == nil; i += r.req.Concurrency {
+				// Wait gives up at once when the turn would come after the run's end.
+				if pace.Wait(ctx) != nil {
+					break
+				}
 				r.sent.Add(1)
 				d := barrage.Draft{Text: r.req.Message, Color: palette[i%len(palette)], Mode: barrage.ModeScroll}
 				// The send in flight when the run ends is finished, not abandoned: cut short,
