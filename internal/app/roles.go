@@ -200,7 +200,7 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 	a.onStop(func(context.Context) error { return prod.Close() })
 	m := a.metrics
 	hub := live.New(st, live.Options{
-		PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom,
+		PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom, MaxRooms: cfg.HomePage.MaxRooms,
 		WriteTimeout: cfg.HomePage.StreamWriteTimeout, Tracing: a.tracing,
 	},
 		a.log.With("part", "live"), live.Hooks{
@@ -225,10 +225,17 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 		Version:        Version,
 		Tracing:        a.tracing,
 		Limits: homepage.Limits{
-			SendsPerSecond:   cfg.HomePage.SendsPerSecond,
-			SendBurst:        cfg.HomePage.SendBurst,
-			StreamsPerClient: cfg.HomePage.StreamsPerClient,
-			ClientIPHeader:   cfg.HomePage.ClientIPHeader,
+			SendsPerSecond:    cfg.HomePage.SendsPerSecond,
+			SendBurst:         cfg.HomePage.SendBurst,
+			StreamsPerClient:  cfg.HomePage.StreamsPerClient,
+			StreamOpensPerSec: cfg.HomePage.StreamOpensPerSec,
+			StreamOpenBurst:   cfg.HomePage.StreamOpenBurst,
+			MaxClients:        cfg.HomePage.MaxClients,
+			Addr: homepage.ClientAddr{
+				Header:         cfg.HomePage.ClientIPHeader,
+				TrustedProxies: cfg.HomePage.TrustedProxies,
+				TrustedHops:    cfg.HomePage.TrustedHops,
+			},
 		},
 	}, a.log.With("part", "homepage"), homepage.Hooks{
 		Accepted:      func(barrage.Barrage) { m.Accepted.Inc() },
