@@ -87,7 +87,10 @@ func backward(lines []string) func(yield func(string) bool) {
 			v := lines[i]
 			for {
 				j := strings.LastIndexByte(v, ',')
-				if !yield(v[j+1:]) || j < 0 {
+				if !yield(v[j+1:]) {
+					return
+				}
+				if j < 0 {
 					break
 				}
 				v = v[:j]
