@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"os"
 	"time"
 	"unicode/utf8"
 
@@ -58,6 +59,10 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooLarge) {
 			s.reject(w, http.StatusRequestEntityTooLarge, "Body too large",
 				fmt.Errorf("the body is larger than %d bytes", barrage.MaxBodyBytes))
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.reject(w, http.StatusRequestTimeout, "Body too slow", errors.New("the body did not arrive in time"))
 			return
 		}
 		s.reject(w, http.StatusBadRequest, "Unreadable body", errors.New("the body could not be read"))
