@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,15 +127,15 @@ type HomePage struct {
 	// Who the client is. The header is read only from a trusted peer (or with TrustedHops),
 	// and its rightmost untrusted entry is the client: the leftmost is the client's own claim.
 	ClientIPHeader string         // BARRAGE_CLIENT_IP_HEADER; X-Forwarded-For when proxies or hops are set
-	TrustedProxies []netip.Prefix // BARRAGE_TRUSTED_PROXIES; PrivateNetworks when only the header is set
+	TrustedProxies []netip.Prefix // BARRAGE_TRUSTED_PROXIES; privateNetworks when only the header is set
 	TrustedHops    int            // BARRAGE_TRUSTED_HOPS: proxies in front, each appending one entry
 }
 
-// PrivateNetworks are the proxies trusted when BARRAGE_CLIENT_IP_HEADER is set alone:
+// privateNetworks are the proxies trusted when BARRAGE_CLIENT_IP_HEADER is set alone:
 // loopback, private, shared (carrier-grade NAT, which cloud load balancers use) and
 // link-local space, where a cluster's ingress, activator and queue-proxy live. A peer on
 // the internet is never one of them, so its header is ignored.
-var PrivateNetworks = []netip.Prefix{
+var privateNetworks = []netip.Prefix{
 	netip.MustParsePrefix("127.0.0.0/8"),
 	netip.MustParsePrefix("10.0.0.0/8"),
 	netip.MustParsePrefix("172.16.0.0/12"),
@@ -357,7 +358,7 @@ func (h *HomePage) clientDefaults() {
 		h.ClientIPHeader = "X-Forwarded-For"
 	}
 	if h.ClientIPHeader != "" && len(h.TrustedProxies) == 0 && h.TrustedHops == 0 {
-		h.TrustedProxies = PrivateNetworks
+		h.TrustedProxies = slices.Clone(privateNetworks)
 	}
 }
 

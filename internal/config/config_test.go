@@ -109,7 +109,7 @@ func TestParseClientAddress(t *testing.T) {
 		hops    int
 	}{
 		{"nothing set: the peer", nil, "", nil, 0},
-		{"header alone trusts private peers only", map[string]string{"BARRAGE_CLIENT_IP_HEADER": "X-Forwarded-For"}, "X-Forwarded-For", prefixStrings(PrivateNetworks), 0},
+		{"header alone trusts private peers only", map[string]string{"BARRAGE_CLIENT_IP_HEADER": "X-Forwarded-For"}, "X-Forwarded-For", prefixStrings(privateNetworks), 0},
 		{"proxies imply the header", map[string]string{"BARRAGE_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7, ::ffff:198.51.100.0/120"},
 			"X-Forwarded-For", []string{"10.0.0.0/8", "192.0.2.7/32", "198.51.100.0/24"}, 0},
 		{"hops imply the header", map[string]string{"BARRAGE_TRUSTED_HOPS": "2"}, "X-Forwarded-For", nil, 2},
