@@ -67,3 +67,36 @@ func TestClientKeyDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per key", n)
 	}
 }
+
+// FuzzClientKey: whatever the header holds, the key is the peer's or that of an address
+// the header really lists, and always an IPv4 address or an IPv6 /64.
+func FuzzClientKey(f *testing.F) {
+	for _, s := range []string{"198.51.100.1", "1.2.3.4, 10.0.0.1", "garbage,,", "[::1]:80, fe80::1%eth0", "::ffff:10.0.0.1", ",", ""} {
+		f.Add(s, "10.0.0.9:80")
+	}
+	a := ClientAddr{Header: "X-Forwarded-For", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	f.Fuzz(func(t *testing.T, header, peer string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Forwarded-For", header)
+		got := a.clientKey(r)
+		if !got.IsValid() {
+			if parsePeer(peer).IsValid() {
+				t.Fatalf("zero key for peer %q", peer)
+			}
+			return
+		}
+		if b := got.Bits(); !(got.Addr().Is4() && b == 32 || got.Addr().Is6() && b == 64) {
+			t.Fatalf("key %s is neither an IPv4 address nor an IPv6 /64", got)
+		}
+		if got == group(parsePeer(peer)) {
+			return
+		}
+		for e := range backward([]string{header}) {
+			if addr, ok := parseEntry(e); ok && group(addr) == got {
+				return
+			}
+		}
+		t.Fatalf("key %s is neither the peer %q nor listed in %q", got, peer, header)
+	})
+}
