@@ -16,7 +16,7 @@ export async function explain(res) {
     case 429:
       return `${p.detail ? capital(p.detail) + '.' : 'You are sending too fast.'} Try again in ${wait || 1} s.`;
     case 503:
-      return `The service is busy and did not take it; nothing was sent. Try again in ${wait || 1} s.`;
+      return `The service is busy and could not confirm it. Try again in ${wait || 1} s.`;
     case 413:
       return 'That is too long to send.';
   }

@@ -71,17 +71,18 @@ type App struct {
 	// Addresses of what this process serves, host:port; empty when not run here.
 	HomePage, Processor, Dispatcher, Broker string
 
-	log      *slog.Logger
-	metrics  *telemetry.Metrics
-	tracing  *telemetry.Tracing
-	mu       sync.Mutex
-	stops    []func(context.Context) error // run in reverse order on shutdown
-	draining bool
+	log         *slog.Logger
+	readTimeout time.Duration
+	metrics     *telemetry.Metrics
+	tracing     *telemetry.Tracing
+	mu          sync.Mutex
+	stops       []func(context.Context) error // run in reverse order on shutdown
+	draining    bool
 }
 
 // Start starts cfg.Role and returns once it serves.
 func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	a := &App{log: log.With("role", string(cfg.Role)), metrics: telemetry.NewMetrics()}
+	a := &App{log: log.With("role", string(cfg.Role)), readTimeout: cfg.ReadTimeout, metrics: telemetry.NewMetrics()}
 	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingOptions{
 		Endpoint: cfg.Tracing.Endpoint, UseOTEL: cfg.Tracing.UseOTEL,
 		Service: "barrage-" + string(cfg.Role), Pod: cfg.PodName, Names: telemetry.NamesFrom(cfg.Tracing.SpanNames),
@@ -144,6 +145,10 @@ func (a *App) isDraining() bool {
 	return a.draining
 }
 
+// maxHeaderBytes bounds a request's headers: a browser's are a few KiB, and Go's default
+// of 1 MiB would let every slow connection hold that much.
+const maxHeaderBytes = 32 << 10
+
 // serve listens on host:port and serves h with /healthz and /readyz added; ready reports
 // whether the role can take traffic. It returns the bound address.
 func (a *App) serve(name, host string, port int, h http.Handler, ready func(context.Context) error) (string, error) {
@@ -177,11 +182,20 @@ func (a *App) serve(name, host string, port int, h http.Handler, ready func(cont
 	if err != nil {
 		return "", fmt.Errorf("app: %s: listen on port %d (PORT): %w", name, port, err)
 	}
+	headerTimeout := 10 * time.Second
+	if a.readTimeout > 0 {
+		headerTimeout = min(headerTimeout, a.readTimeout)
+	}
 	srv := &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ConnContext:       live.WithConn,
+		ReadHeaderTimeout: headerTimeout,
+		// A request that trickles its body in holds a connection and a goroutine; none of
+		// ours takes longer than this to arrive. Hijacked streams have their deadlines
+		// cleared by net/http and only write.
+		ReadTimeout:    a.readTimeout,
+		MaxHeaderBytes: maxHeaderBytes,
+		IdleTimeout:    2 * time.Minute,
+		ConnContext:    live.WithConn,
 		// No WriteTimeout: live streams write for hours; each stream sets its own deadlines.
 	}
 	go func() {

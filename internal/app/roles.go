@@ -215,7 +215,7 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 	a.onStop(func(context.Context) error { return prod.Close() })
 	m := a.metrics
 	hub := live.New(st, live.Options{
-		PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom,
+		PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom, MaxRooms: cfg.HomePage.MaxRooms,
 		WriteTimeout: cfg.HomePage.StreamWriteTimeout, Tracing: a.tracing,
 	},
 		a.log.With("part", "live"), live.Hooks{
@@ -229,11 +229,16 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 			Connected: func(_ string, delta int) { m.Connections.Add(float64(delta)) },
 			Evicted:   func(string) { m.Evictions.Inc() },
 		})
+	clientAddr := homepage.ClientAddr{
+		Header:         cfg.HomePage.ClientIPHeader,
+		TrustedProxies: cfg.HomePage.TrustedProxies,
+		TrustedHops:    cfg.HomePage.TrustedHops,
+	}
 	// Without a token only the dev role, on a laptop, leaves operator routes open.
 	guard := operator.New(operator.Options{
-		Token:          cfg.Operator.Token,
-		Open:           cfg.Role == config.RoleDev,
-		ClientIPHeader: cfg.HomePage.ClientIPHeader,
+		Token:     cfg.Operator.Token,
+		Open:      cfg.Role == config.RoleDev,
+		ClientKey: clientAddr.ClientKey,
 	})
 	settings := views.LoadSenderSettings{
 		Enabled:        cfg.HomePage.LoadSender,
@@ -248,10 +253,13 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 		Version:        Version,
 		Tracing:        a.tracing,
 		Limits: homepage.Limits{
-			SendsPerSecond:   cfg.HomePage.SendsPerSecond,
-			SendBurst:        cfg.HomePage.SendBurst,
-			StreamsPerClient: cfg.HomePage.StreamsPerClient,
-			ClientIPHeader:   cfg.HomePage.ClientIPHeader,
+			SendsPerSecond:    cfg.HomePage.SendsPerSecond,
+			SendBurst:         cfg.HomePage.SendBurst,
+			StreamsPerClient:  cfg.HomePage.StreamsPerClient,
+			StreamOpensPerSec: cfg.HomePage.StreamOpensPerSec,
+			StreamOpenBurst:   cfg.HomePage.StreamOpenBurst,
+			MaxClients:        cfg.HomePage.MaxClients,
+			Addr:              clientAddr,
 		},
 	}, a.log.With("part", "homepage"), homepage.Hooks{
 		Accepted:      func(barrage.Barrage) { m.Accepted.Inc() },

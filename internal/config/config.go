@@ -4,7 +4,9 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +48,9 @@ type Config struct {
 	DataDir  string // BARRAGE_DATA_DIR: embedded store and broker data
 	LogLevel string
 	LogJSON  bool
+	// ReadTimeout bounds reading a whole request, body included (BARRAGE_READ_TIMEOUT);
+	// streams write for hours and are not bound by it.
+	ReadTimeout time.Duration
 
 	Kafka     Kafka
 	OTS       OTS
@@ -117,8 +122,33 @@ type HomePage struct {
 	SendBurst          int           // BARRAGE_RATE_BURST
 	StreamsPerClient   int           // BARRAGE_MAX_STREAMS_PER_CLIENT
 	ViewersPerRoom     int           // BARRAGE_MAX_VIEWERS_PER_ROOM
-	ClientIPHeader     string        // BARRAGE_CLIENT_IP_HEADER: set by a trusted proxy, e.g. X-Forwarded-For
 	StreamWriteTimeout time.Duration // BARRAGE_STREAM_WRITE_TIMEOUT: a viewer blocked this long is evicted
+	StreamOpensPerSec  float64       // BARRAGE_STREAM_OPENS_PER_SECOND: streams one client may open per second; 0 is off
+	StreamOpenBurst    int           // BARRAGE_STREAM_OPEN_BURST
+	MaxClients         int           // BARRAGE_MAX_CLIENTS: clients whose budgets one instance tracks at once
+	MaxRooms           int           // BARRAGE_MAX_ROOMS: rooms one instance keeps live feeds for at once
+
+	// Who the client is. The header is read only from a trusted peer (or with TrustedHops),
+	// and its rightmost untrusted entry is the client: the leftmost is the client's own claim.
+	ClientIPHeader string         // BARRAGE_CLIENT_IP_HEADER; X-Forwarded-For when proxies or hops are set
+	TrustedProxies []netip.Prefix // BARRAGE_TRUSTED_PROXIES; privateNetworks when only the header is set
+	TrustedHops    int            // BARRAGE_TRUSTED_HOPS: proxies in front, each appending one entry
+}
+
+// privateNetworks are the proxies trusted when BARRAGE_CLIENT_IP_HEADER is set alone:
+// loopback, private, shared (carrier-grade NAT, which cloud load balancers use) and
+// link-local space, where a cluster's ingress, activator and queue-proxy live. A peer on
+// the internet is never one of them, so its header is ignored.
+var privateNetworks = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("fc00::/7"),
+	netip.MustParsePrefix("fe80::/10"),
 }
 
 // Operator is who may use the routes a stranger must not: load runs, later moderation.
@@ -219,6 +249,7 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 	c.DataDir = p.str("BARRAGE_DATA_DIR", "./data")
 	c.LogLevel = p.oneOf("BARRAGE_LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogJSON = p.oneOf("BARRAGE_LOG_FORMAT", "text", "text", "json") == "json"
+	c.ReadTimeout = p.duration("BARRAGE_READ_TIMEOUT", 15*time.Second)
 
 	c.Kafka = Kafka{
 		Brokers:       p.list("KAFKA_SERVER"),
@@ -266,9 +297,19 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		SendBurst:          p.int("BARRAGE_RATE_BURST", 20, 1, 1_000_000),
 		StreamsPerClient:   p.int("BARRAGE_MAX_STREAMS_PER_CLIENT", 32, 0, 1_000_000),
 		ViewersPerRoom:     p.int("BARRAGE_MAX_VIEWERS_PER_ROOM", 20000, 1, 10_000_000),
-		ClientIPHeader:     p.str("BARRAGE_CLIENT_IP_HEADER", ""),
 		StreamWriteTimeout: p.duration("BARRAGE_STREAM_WRITE_TIMEOUT", 5*time.Second),
+		StreamOpensPerSec:  p.float("BARRAGE_STREAM_OPENS_PER_SECOND", 2, 0, 1_000_000),
+		StreamOpenBurst:    p.int("BARRAGE_STREAM_OPEN_BURST", 20, 1, 1_000_000),
+		MaxClients:         p.int("BARRAGE_MAX_CLIENTS", 50_000, 1, 10_000_000),
+		MaxRooms:           p.int("BARRAGE_MAX_ROOMS", 1000, 1, 1_000_000),
+		ClientIPHeader:     p.headerName("BARRAGE_CLIENT_IP_HEADER"),
+		TrustedProxies:     p.prefixes("BARRAGE_TRUSTED_PROXIES"),
+		TrustedHops:        p.int("BARRAGE_TRUSTED_HOPS", 0, 0, 16),
 	}
+	if c.HomePage.TrustedHops > 0 && len(c.HomePage.TrustedProxies) > 0 {
+		p.fail("BARRAGE_TRUSTED_HOPS", "and BARRAGE_TRUSTED_PROXIES are alternatives; set one")
+	}
+	c.HomePage.clientDefaults()
 	c.Broker = Broker{
 		Addr:       p.str("BARRAGE_BROKER_ADDR", "127.0.0.1:9092"),
 		Partitions: p.int("BARRAGE_BROKER_PARTITIONS", 4, 1, 1024),
@@ -335,10 +376,24 @@ func (c Config) Validate() error {
 	if c.HomePage.PollInterval <= 0 {
 		return fmt.Errorf("config: BARRAGE_POLL_INTERVAL must be positive")
 	}
+	if c.ReadTimeout < 100*time.Millisecond {
+		return fmt.Errorf("config: BARRAGE_READ_TIMEOUT must be at least 100ms")
+	}
 	if c.Retention < time.Hour {
 		return fmt.Errorf("config: BARRAGE_RETENTION must be at least 1h")
 	}
 	return nil
+}
+
+// clientDefaults fills in what the client-address settings imply: the header when proxies
+// or hops are given, and private networks as the proxies when only the header is.
+func (h *HomePage) clientDefaults() {
+	if h.ClientIPHeader == "" && (len(h.TrustedProxies) > 0 || h.TrustedHops > 0) {
+		h.ClientIPHeader = "X-Forwarded-For"
+	}
+	if h.ClientIPHeader != "" && len(h.TrustedProxies) == 0 && h.TrustedHops == 0 {
+		h.TrustedProxies = slices.Clone(privateNetworks)
+	}
 }
 
 // spanNames keeps the seed's tracing variables as written, for telemetry to interpret.
@@ -417,6 +472,57 @@ func (p *parser) int(name string, def, min, max int) int {
 		return def
 	}
 	return n
+}
+
+func (p *parser) float(name string, def, min, max float64) float64 {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f >= min && f <= max) {
+		p.fail(name, "must be a number from %g to %g, not %q", min, max, v)
+		return def
+	}
+	return f
+}
+
+// prefixes reads comma-separated CIDRs and single addresses; IPv4-mapped IPv6 is IPv4.
+func (p *parser) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range p.list(name) {
+		pre, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil || a.Zone() != "" {
+				p.fail(name, "must list CIDRs or addresses such as 10.0.0.0/8 or 127.0.0.1, not %q", v)
+				return nil
+			}
+			a = a.Unmap()
+			pre = netip.PrefixFrom(a, a.BitLen())
+		}
+		if a := pre.Addr(); a.Is4In6() {
+			if pre.Bits() < 96 {
+				p.fail(name, "has an IPv4-mapped prefix shorter than /96: %q", v)
+				return nil
+			}
+			pre = netip.PrefixFrom(a.Unmap(), pre.Bits()-96)
+		}
+		out = append(out, pre.Masked())
+	}
+	return out
+}
+
+// headerName reads an HTTP header name: letters, digits and '-'.
+func (p *parser) headerName(name string) string {
+	v := p.str(name, "")
+	for _, r := range v {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			p.fail(name, "must be a header name such as X-Forwarded-For, not %q", v)
+			return ""
+		}
+	}
+	return v
 }
 
 func (p *parser) bool(name string, def bool) bool {

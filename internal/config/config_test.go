@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,15 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"unknown backoff", RoleDev, map[string]string{"BARRAGE_BACKOFF_POLICY": "random"}, "BARRAGE_BACKOFF_POLICY"},
 		{"CA without TLS", RoleDev, map[string]string{"BARRAGE_KAFKA_CA_FILE": "/ca.crt"}, "BARRAGE_KAFKA_TLS"},
 		{"broker cert without key", RoleBroker, map[string]string{"BARRAGE_BROKER_TLS_CERT_FILE": "/tls.crt"}, "BARRAGE_BROKER_TLS_KEY_FILE"},
+		{"bad proxy", RoleDev, map[string]string{"BARRAGE_TRUSTED_PROXIES": "10.0.0.0/8, ingress"}, "BARRAGE_TRUSTED_PROXIES"},
+		{"proxy with zone", RoleDev, map[string]string{"BARRAGE_TRUSTED_PROXIES": "fe80::1%eth0"}, "BARRAGE_TRUSTED_PROXIES"},
+		{"proxies and hops", RoleDev, map[string]string{"BARRAGE_TRUSTED_PROXIES": "10.0.0.0/8", "BARRAGE_TRUSTED_HOPS": "2"}, "BARRAGE_TRUSTED_HOPS"},
+		{"too many hops", RoleDev, map[string]string{"BARRAGE_TRUSTED_HOPS": "99"}, "BARRAGE_TRUSTED_HOPS"},
+		{"bad header name", RoleDev, map[string]string{"BARRAGE_CLIENT_IP_HEADER": "X-Forwarded-For: 1.2.3.4"}, "BARRAGE_CLIENT_IP_HEADER"},
+		{"bad open rate", RoleDev, map[string]string{"BARRAGE_STREAM_OPENS_PER_SECOND": "NaN"}, "BARRAGE_STREAM_OPENS_PER_SECOND"},
+		{"no clients", RoleDev, map[string]string{"BARRAGE_MAX_CLIENTS": "0"}, "BARRAGE_MAX_CLIENTS"},
+		{"no rooms", RoleDev, map[string]string{"BARRAGE_MAX_ROOMS": "0"}, "BARRAGE_MAX_ROOMS"},
+		{"tiny read timeout", RoleDev, map[string]string{"BARRAGE_READ_TIMEOUT": "1ms"}, "BARRAGE_READ_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +100,44 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParseClientAddress(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		header  string
+		proxies []string
+		hops    int
+	}{
+		{"nothing set: the peer", nil, "", nil, 0},
+		{"header alone trusts private peers only", map[string]string{"BARRAGE_CLIENT_IP_HEADER": "X-Forwarded-For"}, "X-Forwarded-For", prefixStrings(privateNetworks), 0},
+		{"proxies imply the header", map[string]string{"BARRAGE_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7, ::ffff:198.51.100.0/120"},
+			"X-Forwarded-For", []string{"10.0.0.0/8", "192.0.2.7/32", "198.51.100.0/24"}, 0},
+		{"hops imply the header", map[string]string{"BARRAGE_TRUSTED_HOPS": "2"}, "X-Forwarded-For", nil, 2},
+		{"another header", map[string]string{"BARRAGE_CLIENT_IP_HEADER": "X-Real-Ip", "BARRAGE_TRUSTED_HOPS": "1"}, "X-Real-Ip", nil, 1},
+		{"a prefix is masked", map[string]string{"BARRAGE_TRUSTED_PROXIES": "10.1.2.3/8"}, "X-Forwarded-For", []string{"10.0.0.0/8"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(RoleDev, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := c.HomePage
+			if h.ClientIPHeader != tt.header || h.TrustedHops != tt.hops || strings.Join(prefixStrings(h.TrustedProxies), " ") != strings.Join(tt.proxies, " ") {
+				t.Fatalf("got header %q, proxies %v, hops %d", h.ClientIPHeader, h.TrustedProxies, h.TrustedHops)
+			}
+		})
+	}
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
 }
 
 func TestParseRole(t *testing.T) {

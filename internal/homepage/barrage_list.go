@@ -46,6 +46,9 @@ func (s *Server) listBarrages(w http.ResponseWriter, r *http.Request) {
 	if recs == nil {
 		recs = []store.Record{}
 	}
+	for i := range recs {
+		recs[i].TraceParent = "" // the trace context is for operators, not for every reader
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(struct {

@@ -11,6 +11,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
+	"os"
 	"time"
 	"unicode/utf8"
 
@@ -33,12 +35,17 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, http.StatusBadRequest, "Invalid room", err)
 		return
 	}
-	if ok, wait := s.clients.allowSend(s.clients.key(r)); !ok {
+	client := s.clients.key(r)
+	if refused := s.clients.allowSend(client); refused != nil {
 		if s.hooks.Rejected != nil {
-			s.hooks.Rejected("Too many barrages")
+			s.hooks.Rejected(refused.Title)
 		}
-		problem.Write(w, problem.Details{Status: http.StatusTooManyRequests, Title: "Too many barrages",
-			Detail: "you are sending faster than this room allows; wait a moment", RetryAfter: wait})
+		problem.Write(w, *refused)
+		return
+	}
+	idem := r.Header.Get("Idempotency-Key")
+	if err := validIdempotencyKey(idem); err != nil {
+		s.reject(w, http.StatusBadRequest, "Invalid Idempotency-Key", err)
 		return
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
@@ -52,6 +59,10 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooLarge) {
 			s.reject(w, http.StatusRequestEntityTooLarge, "Body too large",
 				fmt.Errorf("the body is larger than %d bytes", barrage.MaxBodyBytes))
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.reject(w, http.StatusRequestTimeout, "Body too slow", errors.New("the body did not arrive in time"))
 			return
 		}
 		s.reject(w, http.StatusBadRequest, "Unreadable body", errors.New("the body could not be read"))
@@ -69,7 +80,7 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, http.StatusBadRequest, "Malformed JSON", fmt.Errorf("the body is not a barrage: %s", jsonReason(err)))
 		return
 	}
-	b, err := s.accept(room, d, r.Header.Get("Idempotency-Key"))
+	b, err := s.accept(room, d, idem, client)
 	if err != nil {
 		s.reject(w, http.StatusUnprocessableEntity, "Invalid barrage", err)
 		return
@@ -77,7 +88,8 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 	if err := s.produce(r.Context(), b); err != nil {
 		problem.Write(w, problem.Details{
 			Status: http.StatusServiceUnavailable, Title: "Try again shortly",
-			Detail:     "the barrage could not be queued right now; nothing was sent, so send it again",
+			Detail: "the barrage could not be confirmed as queued, so it may still appear; send it again " +
+				"with the same Idempotency-Key and it shows at most once",
 			RetryAfter: time.Second,
 		})
 		return
@@ -99,25 +111,47 @@ func (s *Server) Send(ctx context.Context, room string, d barrage.Draft) (string
 	if err := barrage.ValidRoom(room); err != nil {
 		return "", err
 	}
-	b, err := s.accept(room, d, "")
+	b, err := s.accept(room, d, "", netip.Prefix{})
 	if err != nil {
 		return "", err
 	}
 	return b.ID, s.produce(ctx, b)
 }
 
-// accept validates d and stamps it. With an idempotency key the id is derived from it, so a
-// sender retrying after a lost answer does not show the barrage twice.
-func (s *Server) accept(room string, d barrage.Draft, key string) (barrage.Barrage, error) {
+// accept validates d and stamps it. With an idempotency key the id is derived from it and
+// from who sent it, so a sender retrying after a lost answer does not show the barrage
+// twice, and another client choosing the same key cannot make it a duplicate of theirs.
+func (s *Server) accept(room string, d barrage.Draft, key string, client netip.Prefix) (barrage.Barrage, error) {
 	b, err := barrage.Accept(room, d, s.now())
 	if err != nil {
 		return b, err
 	}
 	if key != "" {
-		sum := sha256.Sum256([]byte(room + "\x00" + key))
-		b.ID = "i" + hex.EncodeToString(sum[:16])
+		h := sha256.New()
+		who, _ := client.MarshalBinary()
+		h.Write(who)
+		h.Write([]byte{0})
+		h.Write([]byte(room))
+		h.Write([]byte{0})
+		h.Write([]byte(key))
+		b.ID = "i" + hex.EncodeToString(h.Sum(nil)[:16])
 	}
 	return b, nil
+}
+
+// maxIdempotencyKey bounds the key: a UUID is 36 bytes, and the key is hashed, never stored.
+const maxIdempotencyKey = 128
+
+func validIdempotencyKey(k string) error {
+	if len(k) > maxIdempotencyKey {
+		return fmt.Errorf("the Idempotency-Key is longer than %d bytes", maxIdempotencyKey)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return errors.New("the Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return nil
 }
 
 func (s *Server) produce(ctx context.Context, b barrage.Barrage) error {

@@ -67,7 +67,7 @@ func New(p Producer, h History, hub *live.Hub, opts Options, log *slog.Logger, h
 	if opts.Tracing == nil {
 		opts.Tracing, _ = telemetry.NewTracing(context.Background(), telemetry.TracingOptions{Names: telemetry.NamesFrom(nil)})
 	}
-	return &Server{producer: p, history: h, hub: hub, opts: opts, log: log, hooks: hooks, clients: newClients(opts.Limits), now: time.Now}
+	return &Server{producer: p, history: h, hub: hub, opts: opts, log: log, hooks: hooks, clients: newClients(opts.Limits, time.Now), now: time.Now}
 }
 
 // Handler returns every route of the HomePage; extra lets other parts (the load sender)

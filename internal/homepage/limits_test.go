@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,8 @@ func newTestServer(t *testing.T, opts Options, liveOpts live.Options) (*httptest
 	return srv, prod
 }
 
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 func post(t *testing.T, url string, header map[string]string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"text":"hi"}`))
@@ -40,7 +43,7 @@ func post(t *testing.T, url string, header map[string]string) *http.Response {
 }
 
 func TestSendRateLimitPerClient(t *testing.T) {
-	srv, prod := newTestServer(t, Options{Limits: Limits{SendsPerSecond: 0.5, SendBurst: 2, ClientIPHeader: "X-Forwarded-For"}}, live.Options{})
+	srv, prod := newTestServer(t, Options{Limits: Limits{SendsPerSecond: 0.5, SendBurst: 2, Addr: ClientAddr{Header: "X-Forwarded-For", TrustedProxies: loopback}}}, live.Options{})
 	url := srv.URL + "/api/rooms/r/barrages"
 	for i, want := range []int{202, 202, 429} {
 		resp := post(t, url, map[string]string{"X-Forwarded-For": "203.0.113.7, 10.0.0.1"})

@@ -17,10 +17,12 @@ func (s *Server) streamRoom(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, http.StatusBadRequest, "Invalid room", err)
 		return
 	}
-	release, ok := s.clients.openStream(s.clients.key(r))
-	if !ok {
-		problem.Write(w, problem.Details{Status: http.StatusTooManyRequests, Title: "Too many streams",
-			Detail: "this client has too many live streams open; close some tabs", RetryAfter: 5 * time.Second})
+	release, refused := s.clients.openStream(s.clients.key(r))
+	if refused != nil {
+		if s.hooks.Rejected != nil {
+			s.hooks.Rejected(refused.Title)
+		}
+		problem.Write(w, *refused)
 		return
 	}
 	err := s.hub.Subscribe(w, r, room, release)
@@ -31,6 +33,9 @@ func (s *Server) streamRoom(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 	case errors.Is(err, live.ErrBadCursor):
 		s.reject(w, http.StatusBadRequest, "Invalid Last-Event-ID", err)
+	case errors.Is(err, live.ErrTooManyRooms):
+		problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Title: "Too many rooms",
+			Detail: "this server is showing as many rooms as it can; try again shortly", RetryAfter: 10 * time.Second})
 	case errors.Is(err, live.ErrRoomFull):
 		problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Detail: "this room has as many viewers as this server takes", RetryAfter: 5 * time.Second})
 	default:

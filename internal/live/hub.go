@@ -34,6 +34,7 @@ type Options struct {
 	ReplayLimit   int           // most records replayed to a viewer who resumes (5000)
 	Linger        time.Duration // how long a feed outlives its last viewer (10s)
 	MaxPerRoom    int           // viewers of one room on this server (20000)
+	MaxRooms      int           // rooms this server keeps feeds for at once, lingering ones included (1000)
 	ShardSize     int           // viewers per shard of a room; shards take turns (1000)
 	SendBuffer    int           // kernel send buffer of a stream's socket, in bytes (64 KiB)
 	Tracing       *telemetry.Tracing
@@ -56,6 +57,9 @@ func (o *Options) defaults() {
 	}
 	if o.ReplayLimit <= 0 {
 		o.ReplayLimit = 5000
+	}
+	if o.MaxRooms <= 0 {
+		o.MaxRooms = 1000
 	}
 	if o.MaxPerRoom <= 0 {
 		o.MaxPerRoom = 20000
@@ -80,6 +84,16 @@ type Hooks struct {
 
 // ErrRoomFull is returned when a room has as many viewers as this server allows.
 var ErrRoomFull = errors.New("live: room is full")
+
+// ErrTooManyRooms is returned when a new room would take this server past MaxRooms feeds.
+var ErrTooManyRooms = errors.New("live: too many rooms")
+
+// Rooms is the number of room feeds running, lingering ones included.
+func (h *Hub) Rooms() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.feeds)
+}
 
 // Hub owns the feeds of every watched room.
 type Hub struct {
@@ -141,7 +155,11 @@ func (h *Hub) join(ctx context.Context, room string) (*feed, *shard, error) {
 		}
 		return f, h.seat(f), nil
 	}
+	full := len(h.feeds) >= h.opts.MaxRooms // checked before the store read, so a storm of names costs none
 	h.mu.Unlock()
+	if full {
+		return nil, nil, ErrTooManyRooms
+	}
 
 	// The feed starts at the room's head: viewers get what comes next, or replay by cursor.
 	head := store.Cursor("")
@@ -159,6 +177,9 @@ func (h *Hub) join(ctx context.Context, room string) (*feed, *shard, error) {
 		return nil, nil, errors.New("live: shutting down")
 	}
 	if f = h.feeds[room]; f == nil { // another viewer may have started it meanwhile
+		if len(h.feeds) >= h.opts.MaxRooms {
+			return nil, nil, ErrTooManyRooms
+		}
 		f = &feed{room: room, wake: make(chan struct{}, 1), stop: make(chan struct{})}
 		f.read.Store(&head)
 		h.feeds[room] = f

@@ -3,19 +3,16 @@ package operator
 import (
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// client identifies the sender of r: the address a trusted proxy reports, else the peer.
+// client identifies the sender of r: by the HomePage's notion of a client when given, so
+// a forged header buys no fresh tries, else by the peer's host.
 func (g *Guard) client(r *http.Request) string {
-	if h := g.opts.ClientIPHeader; h != "" {
-		if v := r.Header.Get(h); v != "" {
-			first, _, _ := strings.Cut(v, ",")
-			return strings.TrimSpace(first)
-		}
+	if g.opts.ClientKey != nil {
+		return g.opts.ClientKey(r)
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -50,11 +47,29 @@ func (g *Guard) fail(client string) {
 	g.sweep(now)
 	f := g.failures[client]
 	if f == nil {
+		if len(g.failures) >= maxTracked {
+			g.forgetOldest()
+		}
 		f = &failures{limiter: rate.NewLimiter(rate.Every(failureEvery), failureBurst)}
 		g.failures[client] = f
 	}
 	f.seen = now
 	f.limiter.AllowN(now, 1)
+}
+
+// maxTracked bounds the clients with wrong tries on record, so addresses without end
+// cannot grow the map; past it the longest quiet one is forgotten.
+const maxTracked = 10000
+
+func (g *Guard) forgetOldest() {
+	var oldest string
+	var at time.Time
+	for k, f := range g.failures {
+		if oldest == "" || f.seen.Before(at) {
+			oldest, at = k, f.seen
+		}
+	}
+	delete(g.failures, oldest)
 }
 
 // sweep forgets clients whose tries are all back, so the map does not keep every address

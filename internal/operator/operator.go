@@ -22,9 +22,9 @@ type Options struct {
 	Token string
 	// Open lets everyone through when no token is set; only the dev role on a laptop.
 	Open bool
-	// ClientIPHeader is the header a trusted proxy puts the client address in; wrong
-	// tokens are counted per client.
-	ClientIPHeader string
+	// ClientKey names the client behind a request, as the send limits do; wrong tokens are
+	// counted per client. Nil keys on the peer's address.
+	ClientKey func(*http.Request) string
 }
 
 // Wrong tokens a client may present at once, and how fast it earns another try: enough

@@ -3,6 +3,7 @@ package operator
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -71,7 +72,11 @@ func TestWrap(t *testing.T) {
 }
 
 func TestWrongTokensAreLimitedPerClient(t *testing.T) {
-	g := New(Options{Token: token, ClientIPHeader: "X-Forwarded-For"})
+	// Keyed as the HomePage keys a client behind one trusted proxy: the header's entry.
+	g := New(Options{Token: token, ClientKey: func(r *http.Request) string {
+		first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-For"), ",")
+		return first
+	}})
 	clock := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	g.now = func() time.Time { return clock }
 	var passed atomic.Int64
@@ -130,5 +135,21 @@ func TestIdleClientsAreForgotten(t *testing.T) {
 	g.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d clients remembered after they went idle, want 1", n)
+	}
+}
+
+func TestWrongTokenTableIsBounded(t *testing.T) {
+	g := New(Options{Token: token})
+	clock := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	g.now = func() time.Time { return clock }
+	for i := range maxTracked + 500 {
+		clock = clock.Add(time.Millisecond)
+		g.fail("client-" + strconv.Itoa(i))
+	}
+	if n := len(g.failures); n != maxTracked {
+		t.Fatalf("%d clients on record, want the bound %d", n, maxTracked)
+	}
+	if _, ok := g.failures["client-0"]; ok {
+		t.Fatal("the longest quiet client was kept")
 	}
 }
