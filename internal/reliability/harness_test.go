@@ -198,6 +198,8 @@ func startPipelineWith(t *testing.T, dir string, extra map[string]string, proces
 	common := map[string]string{
 		"BARRAGE_DATA_DIR": dir, "BARRAGE_BROKER_ADDR": "127.0.0.1:0",
 		"BARRAGE_RATE_LIMIT": "0", "BARRAGE_POLL_INTERVAL": "50ms",
+		// Every viewer here is one loopback client.
+		"BARRAGE_STREAM_OPENS_PER_SECOND": "0", "BARRAGE_MAX_STREAMS_PER_CLIENT": "0",
 		// Retry long enough that a processor restart never sends a barrage to the dead letter.
 		"BARRAGE_RETRY_COUNT": "30", "BARRAGE_RETRY_INTERVAL": "200ms", "BARRAGE_BACKOFF_POLICY": "linear",
 		"BARRAGE_REQUEST_TIMEOUT": "5s",
