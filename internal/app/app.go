@@ -41,6 +41,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if role == config.RoleRedrive {
+		var flags []string
+		if len(args) > 1 {
+			flags = args[1:]
+		}
+		return runRedrive(ctx, cfg, flags, stdout)
+	}
 	log := telemetry.NewLogger(stdout, cfg.LogLevel, cfg.LogJSON, cfg.Secrets())
 	a, err := Start(ctx, cfg, log)
 	if err != nil {
