@@ -144,11 +144,11 @@ type run struct {
 	read, redriven, skipped atomic.Int64
 	budget                  atomic.Int64 // redrives left when Max is set
 
-	mu   sync.Mutex
+	mu     sync.Mutex
 	ends   map[int32]int64 // each partition's end at the start; nil when following
 	oldest map[int32]int64 // each partition's first offset at the start
-	done map[int32]bool
-	err  error
+	done   map[int32]bool
+	err    error
 }
 
 func (r *run) describe() string {
