@@ -41,6 +41,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if role == config.RoleRedrive {
+		var flags []string
+		if len(args) > 1 {
+			flags = args[1:]
+		}
+		return runRedrive(ctx, cfg, flags, stdout)
+	}
 	log := telemetry.NewLogger(stdout, cfg.LogLevel, cfg.LogJSON, cfg.Secrets())
 	a, err := Start(ctx, cfg, log)
 	if err != nil {
@@ -55,13 +62,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 const usage = `barrage: a live bullet-comment service.
 
-Usage: barrage [dev|homepage|processor|dispatcher|broker]
+Usage: barrage [dev|homepage|processor|dispatcher|broker|deadletter]
+       barrage redrive [-max N] [-for D] [-room R] [-group G]
 
   dev (default)  everything in one process: http://127.0.0.1:8080
   homepage       the page, the send API and the live streams
   processor      the CloudEvents receiver that stores barrages
   dispatcher     Kafka consumer group -> CloudEvents to K_SINK
   broker         the embedded Kafka-protocol broker
+  deadletter     a KafkaSource's dead-letter sink: CloudEvents -> the dead-letter topic
+  redrive        moves dead letters back to KAFKA_TOPIC, then exits (see docs/reliability.md)
 
 Settings come from the environment; see docs/configuration.md.
 `
@@ -69,7 +79,7 @@ Settings come from the environment; see docs/configuration.md.
 // App is a started role (or all of them) and how to stop it.
 type App struct {
 	// Addresses of what this process serves, host:port; empty when not run here.
-	HomePage, Processor, Dispatcher, Broker string
+	HomePage, Processor, Dispatcher, Broker, DeadLetter string
 
 	log         *slog.Logger
 	readTimeout time.Duration
@@ -101,6 +111,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		err = a.startDispatcher(ctx, cfg, true)
 	case config.RoleHomePage:
 		_, err = a.startHomePage(ctx, cfg)
+	case config.RoleDeadLetter:
+		err = a.startDeadLetter(cfg)
 	case config.RoleDev:
 		err = a.startDev(ctx, cfg)
 	default:

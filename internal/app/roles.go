@@ -168,7 +168,7 @@ func (a *App) startDispatcher(ctx context.Context, cfg config.Config, alone bool
 	}, kcfg, a.log.With("part", "dispatcher"), dispatch.Hooks{
 		Delivered:    func(status int) { a.metrics.Dispatched.WithLabelValues(strconv.Itoa(status)).Inc() },
 		Retried:      func(int, error) { a.metrics.Retried.Inc() },
-		DeadLettered: func(string) { a.metrics.DeadLettered.Inc() },
+		DeadLettered: func(string) { a.metrics.DeadLettered.WithLabelValues("dispatcher").Inc() },
 	})
 	if err != nil {
 		return err

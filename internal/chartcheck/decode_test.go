@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes/scheme"
 	"knative.dev/pkg/apis"
@@ -29,6 +30,8 @@ type rendered struct {
 	alphaSources []map[string]any // sources.knative.dev/v1alpha1, which has no Go types
 	secrets      []*corev1.Secret
 	deployments  []*appsv1.Deployment
+	coreServices []*corev1.Service
+	pdbs         []*policyv1.PodDisruptionBudget
 	testPods     []*corev1.Pod
 	kinds        []string
 }
@@ -78,6 +81,10 @@ func decode(t *testing.T, env string, docs []doc) rendered {
 				r.secrets = append(r.secrets, o)
 			case *appsv1.Deployment:
 				r.deployments = append(r.deployments, o)
+			case *corev1.Service:
+				r.coreServices = append(r.coreServices, o)
+			case *policyv1.PodDisruptionBudget:
+				r.pdbs = append(r.pdbs, o)
 			case *corev1.Pod:
 				if o.Annotations["helm.sh/hook"] == "test" {
 					r.testPods = append(r.testPods, o)
@@ -187,6 +194,7 @@ func checkInvariants(t *testing.T, r rendered) {
 	for _, ks := range r.kafkaSources {
 		checkKafkaSource(t, ks, r.services["processor"].Name)
 	}
+	checkDeadLetterSink(t, r)
 	checkTestPod(t, r)
 }
 

@@ -40,6 +40,9 @@ var environmentChecks = map[string]func(t *testing.T, r rendered){
 		}
 		wantKafkaSources(t, r, 1)
 		noBundledKafka(t, r)
+		if d := deadLetterDeployment(r); d == nil || *d.Spec.Replicas != 3 || d.Spec.Template.Spec.Containers[0].Resources.Limits.Cpu().IsZero() {
+			t.Errorf("prod dead-letter sink %v: want 3 pods with CPU limits", d)
+		}
 	},
 	"ask": func(t *testing.T, r rendered) {
 		hp, pr := r.services["homepage"], r.services["processor"]

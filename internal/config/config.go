@@ -21,6 +21,8 @@ const (
 	RoleProcessor  Role = "processor"
 	RoleDispatcher Role = "dispatcher"
 	RoleBroker     Role = "broker"
+	RoleDeadLetter Role = "deadletter" // the KafkaSource's dead-letter sink: CloudEvents -> the dead-letter topic
+	RoleRedrive    Role = "redrive"    // an operator command: dead-letter topic -> KAFKA_TOPIC, then exit
 )
 
 // ParseRole accepts the role names and the seed's aliases ("manager" is the processor).
@@ -36,8 +38,12 @@ func ParseRole(s string) (Role, error) {
 		return RoleDispatcher, nil
 	case "broker":
 		return RoleBroker, nil
+	case "deadletter", "dead-letter":
+		return RoleDeadLetter, nil
+	case "redrive":
+		return RoleRedrive, nil
 	}
-	return "", fmt.Errorf("unknown role %q: want dev, homepage, processor, dispatcher or broker", s)
+	return "", fmt.Errorf("unknown role %q: want dev, homepage, processor, dispatcher, broker, deadletter or redrive", s)
 }
 
 // Config is everything a process reads from its environment.
@@ -232,6 +238,8 @@ func defaultPort(r Role) int {
 		return 8082
 	case RoleBroker:
 		return 8083
+	case RoleDeadLetter:
+		return 8084
 	}
 	return 8080
 }
@@ -356,7 +364,7 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	needsBrokers := c.Role == RoleHomePage || c.Role == RoleDispatcher
+	needsBrokers := c.Role == RoleHomePage || c.Role == RoleDispatcher || c.Role == RoleDeadLetter || c.Role == RoleRedrive
 	if needsBrokers && len(c.Kafka.Brokers) == 0 {
 		return fmt.Errorf("config: KAFKA_SERVER must name at least one broker for the %s role", c.Role)
 	}

@@ -73,6 +73,8 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"ots without key", RoleDev, map[string]string{"OTS_ENDPOINT": "https://x.ots.aliyuncs.com", "OTS_INSTANCENAME": "i", "OTS_SECRET": "s"}, "OTS_KEYID"},
 		{"user without password", RoleDev, map[string]string{"KAFKA_USER": "u"}, "KAFKA_PWD"},
 		{"homepage without brokers", RoleHomePage, nil, "KAFKA_SERVER"},
+		{"dead-letter sink without brokers", RoleDeadLetter, nil, "KAFKA_SERVER"},
+		{"redrive without brokers", RoleRedrive, nil, "KAFKA_SERVER"},
 		{"dispatcher without sink", RoleDispatcher, map[string]string{"KAFKA_SERVER": "k:9092"}, "K_SINK"},
 		{"unknown log level", RoleDev, map[string]string{"BARRAGE_LOG_LEVEL": "loud"}, "BARRAGE_LOG_LEVEL"},
 		{"no store writers", RoleProcessor, map[string]string{"BARRAGE_STORE_WRITERS": "0"}, "BARRAGE_STORE_WRITERS"},
@@ -141,7 +143,8 @@ func prefixStrings(ps []netip.Prefix) []string {
 }
 
 func TestParseRole(t *testing.T) {
-	for in, want := range map[string]Role{"": RoleDev, "manager": RoleProcessor, "HomePage": RoleHomePage, "broker": RoleBroker} {
+	for in, want := range map[string]Role{"": RoleDev, "manager": RoleProcessor, "HomePage": RoleHomePage, "broker": RoleBroker,
+		"deadletter": RoleDeadLetter, "dead-letter": RoleDeadLetter, "redrive": RoleRedrive} {
 		if got, err := ParseRole(in); err != nil || got != want {
 			t.Errorf("ParseRole(%q) = %v, %v; want %v", in, got, err, want)
 		}

@@ -17,12 +17,13 @@ import (
 	"github.com/barrage-live/barrage/internal/problem"
 )
 
-// maxEventBytes bounds an event body: a barrage plus a KafkaSource's wrapping is far less.
-const maxEventBytes = 64 << 10
+// MaxEventBytes bounds an event body: a barrage plus a KafkaSource's wrapping is far less.
+// The dead-letter sink takes the same events and applies the same bound.
+const MaxEventBytes = 64 << 10
 
 // receive handles one CloudEvent, binary or structured.
 func (p *Processor) receive(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxEventBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxEventBytes)
 	e, err := binding.ToEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
 	if err != nil {
 		p.reject(w, fmt.Errorf("processor: not a CloudEvent: %w", err))
@@ -65,20 +66,13 @@ func (p *Processor) reject(w http.ResponseWriter, err error) {
 	problem.Write(w, d)
 }
 
-// receiveDeadLetter is where a KafkaSource's deadLetterSink points by default: events that
-// failed every retry are logged with the reason Knative attached, so an operator can
-// replay them from the log or the topic.
+// receiveDeadLetter refuses: dead letters belong in the dead-letter topic, which the
+// processor's pods cannot reach, and a log line is no place to keep an accepted barrage.
+// 410 tells whoever still points a deadLetterSink here to point it at `barrage deadletter`.
 func (p *Processor) receiveDeadLetter(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxEventBytes)
-	e, err := binding.ToEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
-	if err != nil {
-		problem.Write(w, problem.Details{Status: http.StatusBadRequest, Detail: "not a CloudEvent"})
-		return
-	}
-	ext := e.Extensions()
-	p.log.Error("dead letter received", "event", e.ID(), "type", e.Type(), "source", e.Source(),
-		"errorcode", ext["knativeerrorcode"], "errordest", ext["knativeerrordest"], "data", string(e.Data()))
-	w.WriteHeader(http.StatusAccepted)
+	p.log.Error("dead letter refused: point the deadLetterSink at the deadletter role", "path", r.URL.Path)
+	problem.Write(w, problem.Details{Status: http.StatusGone,
+		Detail: "dead letters go to the deadletter role (barrage deadletter), which writes them to the dead-letter topic"})
 }
 
 // traceParent finds the trace this event belongs to: the dispatcher's own header, the

@@ -184,6 +184,7 @@ type pipeline struct {
 	broker, processor, dispatcher, homepage *role
 	base                                    string // the HomePage's URL
 	brokerAddr                              string
+	env                                     map[string]string // what every role got, KAFKA_SERVER included
 }
 
 func startPipeline(t *testing.T, extra map[string]string) *pipeline {
@@ -194,6 +195,13 @@ func startPipeline(t *testing.T, extra map[string]string) *pipeline {
 // startPipelineWith runs the roles on dir. With processorURL set, the processor is the
 // caller's own, already listening there, and no processor process is started.
 func startPipelineWith(t *testing.T, dir string, extra map[string]string, processorURL string) *pipeline {
+	t.Helper()
+	return startRoles(t, dir, extra, processorURL, true)
+}
+
+// startRoles is startPipelineWith, with the dispatcher left out unless withDispatcher: a
+// test can then play the event driver itself, as a KafkaSource.
+func startRoles(t *testing.T, dir string, extra map[string]string, processorURL string, withDispatcher bool) *pipeline {
 	t.Helper()
 	common := map[string]string{
 		"BARRAGE_DATA_DIR": dir, "BARRAGE_BROKER_ADDR": "127.0.0.1:0",
@@ -225,9 +233,12 @@ func startPipelineWith(t *testing.T, dir string, extra map[string]string, proces
 		p.processor = startRole(t, "processor", with())
 		processorURL = "http://" + p.processor.addr + "/"
 	}
-	p.dispatcher = startRole(t, "dispatcher", with("K_SINK", processorURL))
+	if withDispatcher {
+		p.dispatcher = startRole(t, "dispatcher", with("K_SINK", processorURL))
+	}
 	p.homepage = startRole(t, "homepage", with())
 	p.base = "http://" + p.homepage.addr
+	p.env = with()
 	return p
 }
 

@@ -21,7 +21,13 @@ import (
 // serveProcessor runs a processor in this process on st, so a test can fail its store.
 func serveProcessor(t *testing.T, st store.Store) string {
 	t.Helper()
-	p := processor.New(st, processor.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)), processor.Hooks{})
+	return serveProcessorHooks(t, st, processor.Hooks{})
+}
+
+// serveProcessorHooks is serveProcessor with hooks, to count what the processor did.
+func serveProcessorHooks(t *testing.T, st store.Store, hooks processor.Hooks) string {
+	t.Helper()
+	p := processor.New(st, processor.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)), hooks)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,11 @@ type Metrics struct {
 	// dispatcher
 	Dispatched   *prometheus.CounterVec // by status code
 	Retried      prometheus.Counter
-	DeadLettered prometheus.Counter
+	DeadLettered *prometheus.CounterVec // by: dispatcher or sink
+
+	// dead-letter sink
+	DeadLetterFailures prometheus.Counter
+	DeadLetterRejected prometheus.Counter
 
 	// processor
 	Processed      prometheus.Counter
@@ -44,18 +48,21 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f := factory{reg}
 	return &Metrics{
-		reg:            reg,
-		Accepted:       f.counter("barrage_accepted_total", "Barrages the HomePage accepted and Kafka acknowledged."),
-		Rejected:       f.counterVec("barrage_rejected_total", "Sends refused before Kafka, by reason.", "reason"),
-		ProduceErrors:  f.counter("barrage_produce_errors_total", "Sends answered 503 because Kafka did not take them."),
-		Dispatched:     f.counterVec("barrage_dispatched_total", "Events the dispatcher delivered, by the sink's status.", "status"),
-		Retried:        f.counter("barrage_dispatch_retries_total", "Delivery attempts that were retries."),
-		DeadLettered:   f.counter("barrage_dead_lettered_total", "Records sent to the dead letter topic."),
-		Processed:      f.counter("barrage_processed_total", "Barrages the processor validated and handed to the store."),
-		Stored:         f.counter("barrage_stored_total", "Barrages written for the first time."),
-		Duplicates:     f.counter("barrage_duplicates_total", "Redelivered barrages that were already stored."),
-		EventsRejected: f.counter("barrage_events_rejected_total", "Events the processor refused as never valid."),
-		StoreErrors:    f.counter("barrage_store_errors_total", "Store writes that failed and will be retried."),
+		reg:           reg,
+		Accepted:      f.counter("barrage_accepted_total", "Barrages the HomePage accepted and Kafka acknowledged."),
+		Rejected:      f.counterVec("barrage_rejected_total", "Sends refused before Kafka, by reason.", "reason"),
+		ProduceErrors: f.counter("barrage_produce_errors_total", "Sends answered 503 because Kafka did not take them."),
+		Dispatched:    f.counterVec("barrage_dispatched_total", "Events the dispatcher delivered, by the sink's status.", "status"),
+		Retried:       f.counter("barrage_dispatch_retries_total", "Delivery attempts that were retries."),
+		DeadLettered:  f.counterVec("barrage_dead_lettered_total", "Records written to the dead letter topic, by the part that wrote them: dispatcher or sink.", "by"),
+		DeadLetterFailures: f.counter("barrage_dead_letter_sink_failures_total",
+			"Dead letters the sink answered 5xx because Kafka did not acknowledge them; the source sends them again."),
+		DeadLetterRejected: f.counter("barrage_dead_letter_sink_rejected_total", "Requests to the dead-letter sink refused as not a CloudEvent."),
+		Processed:          f.counter("barrage_processed_total", "Barrages the processor validated and handed to the store."),
+		Stored:             f.counter("barrage_stored_total", "Barrages written for the first time."),
+		Duplicates:         f.counter("barrage_duplicates_total", "Redelivered barrages that were already stored."),
+		EventsRejected:     f.counter("barrage_events_rejected_total", "Events the processor refused as never valid."),
+		StoreErrors:        f.counter("barrage_store_errors_total", "Store writes that failed and will be retried."),
 		StoreBatch: f.histogram("barrage_store_batch_size", "Barrages per store write: the events in flight that shared one commit.",
 			[]float64{1, 2, 5, 10, 20, 50, 100, 200}),
 		Connections: f.gauge("barrage_sse_connections", "Open live streams."),

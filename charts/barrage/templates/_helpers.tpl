@@ -71,6 +71,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "http://%s.%s.svc.cluster.local" (include "barrage.serviceName" (dict "root" . "role" "processor")) .Release.Namespace -}}
 {{- end -}}
 
+{{/* "true" when the chart deploys its own dead-letter sink: a KafkaSource with no user-given deadLetterSink. */}}
+{{- define "barrage.deadLetterSinkEnabled" -}}
+{{- $dl := .Values.eventDriver.kafkaSource.deadLetterSink -}}
+{{- if and (eq .Values.eventDriver.type "kafkaSource") (not $dl.uri) (not $dl.ref) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "barrage.deadLetterSinkName" -}}
+{{- printf "%s-deadletter" (include "barrage.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "barrage.bootstrapServers" -}}
 {{- if .Values.kafka.bootstrapServers -}}
 {{- .Values.kafka.bootstrapServers -}}
@@ -136,7 +146,7 @@ that names the value to fix.
 {{- end -}}
 {{- end -}}
 {{- $forbidden := list "OTS_KEYID" "OTS_SECRET" "KAFKA_USER" "KAFKA_PWD" -}}
-{{- range $owner, $envs := dict "homepage" .Values.homepage.extraEnv "processor" .Values.processor.extraEnv "eventDriver.dispatcher" .Values.eventDriver.dispatcher.extraEnv -}}
+{{- range $owner, $envs := dict "homepage" .Values.homepage.extraEnv "processor" .Values.processor.extraEnv "eventDriver.dispatcher" .Values.eventDriver.dispatcher.extraEnv "eventDriver.kafkaSource.deadLetterSink" .Values.eventDriver.kafkaSource.deadLetterSink.extraEnv -}}
 {{- range $envs -}}
 {{- if has .name $forbidden -}}
 {{- fail (printf "%s.extraEnv must not set %s: credentials come from the Secret (see credentials)" $owner .name) -}}

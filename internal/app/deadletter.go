@@ -1,0 +1,44 @@
+package app
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/barrage-live/barrage/internal/config"
+	"github.com/barrage-live/barrage/internal/deadletter"
+	"github.com/barrage-live/barrage/internal/kafka"
+	"github.com/barrage-live/barrage/internal/processor"
+)
+
+// startDeadLetter serves the KafkaSource's dead-letter sink on PORT: each event goes to the
+// dead-letter topic, and /readyz follows Kafka, not the store, which it never opens.
+func (a *App) startDeadLetter(cfg config.Config) error {
+	kcfg, err := kafka.NewConfig(cfg.Kafka, clientID(cfg, "deadletter"))
+	if err != nil {
+		return err
+	}
+	m := a.metrics
+	sink, err := deadletter.New(deadletter.Options{
+		Brokers:      cfg.Kafka.Brokers,
+		Topic:        cfg.Dispatch.DeadLetterTopic,
+		MaxBodyBytes: processor.MaxEventBytes,
+	}, kcfg, a.log.With("part", "deadletter"), deadletter.Hooks{
+		Written:  func() { m.DeadLettered.WithLabelValues("sink").Inc() },
+		Rejected: func(reason string) { m.DeadLetterRejected.Inc() },
+		Failed:   func(error) { m.DeadLetterFailures.Inc() },
+	})
+	if err != nil {
+		return err
+	}
+	a.onStop(func(context.Context) error { return sink.Close() })
+	addr, err := a.serve("deadletter", cfg.Host, cfg.Port, guardSink(cfg, sink.Handler()), sink.Ready)
+	a.DeadLetter = addr
+	return err
+}
+
+// guardSink is the one place the sink's handler is wrapped before it serves: the
+// verification of the source's token (internal/sinkauth) goes here. /healthz, /readyz and
+// /metrics stay outside it, for the kubelet and Prometheus.
+func guardSink(_ config.Config, h http.Handler) http.Handler {
+	return h
+}
