@@ -30,6 +30,7 @@ type Options struct {
 	Retry           int           // retries after the first attempt
 	BackoffDelay    time.Duration // the first retry's delay
 	Exponential     bool          // delay doubles per retry; otherwise it grows linearly
+	MaxDelay        time.Duration // no wait between retries is longer; 0 caps only at the largest Duration
 	Timeout         time.Duration // per attempt
 	DeadLetterTopic string
 	InitialOldest   bool // start a new group at the oldest offset
@@ -195,12 +196,29 @@ func (d *Dispatcher) handle(ctx context.Context, m *sarama.ConsumerMessage) erro
 	return d.deadLetter(ctx, m, last.Error(), status)
 }
 
-// backoff follows Knative's delivery spec: exponential is delay·2^n, linear is delay·n.
+// backoff follows Knative's delivery spec, exponential delay·2^(n-1) or linear delay·n,
+// up to MaxDelay. The product is compared before it becomes a Duration: past about 33
+// doublings of seconds it no longer fits in one, and a converted overflow is negative on
+// some machines and centuries on others.
 func (d *Dispatcher) backoff(attempt int) time.Duration {
-	if d.opts.Exponential {
-		return time.Duration(float64(d.opts.BackoffDelay) * math.Pow(2, float64(attempt-1)))
+	limit := d.opts.MaxDelay
+	if limit <= 0 {
+		limit = math.MaxInt64
 	}
-	return d.opts.BackoffDelay * time.Duration(attempt)
+	base := d.opts.BackoffDelay
+	if base <= 0 || attempt < 1 {
+		return 0
+	}
+	var f float64
+	if d.opts.Exponential {
+		f = float64(base) * math.Pow(2, float64(attempt-1))
+	} else {
+		f = float64(base) * float64(attempt)
+	}
+	if f >= float64(limit) {
+		return limit
+	}
+	return time.Duration(f)
 }
 
 // retryable is KafkaSource's rule: 5xx, 404, 408, 409, 429 and transport errors (status 0).
