@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -55,7 +56,7 @@ type Dispatcher struct {
 	client *http.Client
 	log    *slog.Logger
 	hooks  Hooks
-	dlq    sarama.SyncProducer
+	dlq    deadLetters
 }
 
 // New builds a dispatcher. cfg carries the connection settings (SASL, TLS).
@@ -92,14 +93,18 @@ func New(opts Options, cfg *sarama.Config, log *slog.Logger, hooks Hooks) (*Disp
 	}, nil
 }
 
-// Run consumes until ctx ends, rejoining the group after every rebalance.
+// Run consumes until ctx ends, rejoining the group after every rebalance. It returns
+// once every delivery it started has finished; the dead letter producer stays open for
+// Close, so shutdown closes it only after that.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	dlq, err := sarama.NewSyncProducer(d.opts.Brokers, d.cfg)
 	if err != nil {
 		return fmt.Errorf("dispatch: dead letter producer: %w", err)
 	}
-	d.dlq = dlq
-	defer dlq.Close()
+	if err := d.dlq.open(dlq); err != nil {
+		_ = dlq.Close()
+		return err
+	}
 	group, err := sarama.NewConsumerGroup(d.opts.Brokers, d.opts.ConsumerGroup, d.cfg)
 	if err != nil {
 		return fmt.Errorf("dispatch: consumer group %s: %w", d.opts.ConsumerGroup, err)
@@ -124,6 +129,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Close closes the dead letter producer, waiting for a dead letter being written. Call it
+// after Run has returned; a dead letter after Close fails instead of panicking.
+func (d *Dispatcher) Close() error { return d.dlq.close() }
 
 // Setup is called by sarama when a new session starts.
 func (d *Dispatcher) Setup(s sarama.ConsumerGroupSession) error {
@@ -263,9 +272,13 @@ func (d *Dispatcher) consumeUnordered(s sarama.ConsumerGroupSession, claim saram
 			s.MarkMessage(f.m, "")
 		}
 	}()
+	// Every handler has returned before ConsumeClaim does: sarama ends the session only
+	// then, Run returns after it, and the dead letter producer closes after that.
+	var handlers sync.WaitGroup
 	defer func() {
 		close(queue)
 		<-marked
+		handlers.Wait()
 	}()
 	for {
 		select {
@@ -279,7 +292,11 @@ func (d *Dispatcher) consumeUnordered(s sarama.ConsumerGroupSession, claim saram
 			case <-ctx.Done():
 				return nil
 			}
-			go func() { f.done <- d.handle(ctx, m) }()
+			handlers.Add(1)
+			go func() {
+				defer handlers.Done()
+				f.done <- d.handle(ctx, m)
+			}()
 		case <-ctx.Done():
 			return nil
 		}
