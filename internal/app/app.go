@@ -122,9 +122,8 @@ func (a *App) isDraining() bool {
 }
 
 // serve listens on host:port and serves h with /healthz and /readyz added; ready reports
-// whether the role can take traffic. It returns the bound address. The listener closes
-// in phase stop (its requests in flight finish in the phase after it, or in stop itself
-// when that is the last phase for this server).
+// whether the role can take traffic. It returns the bound address. Its listener closes
+// in phase stop (see stopServer for when its requests in flight are waited for).
 func (a *App) serve(name, host string, port int, h http.Handler, ready func(context.Context) error, stop phase) (string, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
