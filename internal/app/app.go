@@ -86,7 +86,8 @@ type App struct {
 	metrics     *telemetry.Metrics
 	tracing     *telemetry.Tracing
 	mu          sync.Mutex
-	stops       []func(context.Context) error // run in reverse order on shutdown
+	stops       [phaseCount][]stopStep // run phase by phase on shutdown
+	stopped     []string               // the steps Shutdown ran, in order
 	draining    bool
 }
 
@@ -101,7 +102,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		return nil, err
 	}
 	a.tracing = tracing
-	a.onStop(tracing.Shutdown) // registered first, so it flushes last
+	a.onStop(phaseFlushTraces, "tracing", tracing.Shutdown)
 	switch cfg.Role {
 	case config.RoleBroker:
 		err = a.startBroker(cfg, true)
@@ -127,30 +128,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	return a, nil
 }
 
-// onStop registers f to run at shutdown, after everything registered later.
-func (a *App) onStop(f func(context.Context) error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.stops = append(a.stops, f)
-}
-
-// Shutdown stops the parts in the reverse order of their start: the HomePage first so no
-// new sends arrive, then the dispatcher, the processor, the store and the broker.
-func (a *App) Shutdown(ctx context.Context) error {
-	a.mu.Lock()
-	a.draining = true
-	stops := a.stops
-	a.stops = nil
-	a.mu.Unlock()
-	var errs []error
-	for i := len(stops) - 1; i >= 0; i-- {
-		if err := stops[i](ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 func (a *App) isDraining() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -162,8 +139,9 @@ func (a *App) isDraining() bool {
 const maxHeaderBytes = 32 << 10
 
 // serve listens on host:port and serves h with /healthz and /readyz added; ready reports
-// whether the role can take traffic. It returns the bound address.
-func (a *App) serve(name, host string, port int, h http.Handler, ready func(context.Context) error) (string, error) {
+// whether the role can take traffic. It returns the bound address. Its listener closes
+// in phase stop (see stopServer for when its requests in flight are waited for).
+func (a *App) serve(name, host string, port int, h http.Handler, ready func(context.Context) error, stop phase) (string, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -216,11 +194,6 @@ func (a *App) serve(name, host string, port int, h http.Handler, ready func(cont
 		}
 	}()
 	a.log.Info("listening", "server", name, "addr", "http://"+ln.Addr().String())
-	a.onStop(func(ctx context.Context) error {
-		if err := srv.Shutdown(ctx); err != nil {
-			return fmt.Errorf("app: %s: drain: %w", name, err)
-		}
-		return nil
-	})
+	a.stopServer(name, srv, stop)
 	return ln.Addr().String(), nil
 }

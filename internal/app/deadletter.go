@@ -30,8 +30,9 @@ func (a *App) startDeadLetter(cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	a.onStop(func(context.Context) error { return sink.Close() })
-	addr, err := a.serve("deadletter", cfg.Host, cfg.Port, guardSink(cfg, sink.Handler()), sink.Ready)
+	// Events in flight are answered in the drain before the producer they wait on closes.
+	a.onStop(phaseCloseProducers, "dead letter sink producer", func(context.Context) error { return sink.Close() })
+	addr, err := a.serve("deadletter", cfg.Host, cfg.Port, guardSink(cfg, sink.Handler()), sink.Ready, phaseStopAccepting)
 	a.DeadLetter = addr
 	return err
 }

@@ -77,9 +77,9 @@ func (a *App) startBroker(cfg config.Config, alone bool) error {
 	}
 	a.Broker = b.Addr()
 	a.log.Info("embedded Kafka broker", "addr", b.Addr(), "topic", cfg.Kafka.Topic)
-	a.onStop(func(context.Context) error { b.Close(); return nil })
+	a.onStop(phaseCloseBroker, "broker", func(context.Context) error { b.Close(); return nil })
 	if alone {
-		_, err = a.serve("broker", cfg.Host, cfg.Port, nil, nil)
+		_, err = a.serve("broker", cfg.Host, cfg.Port, nil, nil, phaseStopAccepting)
 	}
 	return err
 }
@@ -95,7 +95,7 @@ func (a *App) openStore(ctx context.Context, cfg config.Config) (store.Store, er
 	if err != nil {
 		return nil, fmt.Errorf("app: embedded store in %s (BARRAGE_DATA_DIR): %w", dir, err)
 	}
-	a.onStop(func(context.Context) error { return st.Close() })
+	a.onStop(phaseCloseStore, "store", func(context.Context) error { return st.Close() })
 	return st, nil
 }
 
@@ -134,8 +134,9 @@ func (a *App) startProcessorWith(host string, port int, cfg config.Config, st st
 	p := processor.New(st, processor.Options{SensitiveWords: cfg.Processor.SensitiveWords, Tracing: a.tracing,
 		Writers: cfg.Processor.StoreWriters},
 		a.log.With("part", "processor"), hooks)
-	a.onStop(func(context.Context) error { p.Close(); return nil })
-	addr, err := a.serve("processor", host, port, p.Handler(), st.Ping)
+	// The listener and its requests go first, then the writers that serve them.
+	addr, err := a.serve("processor", host, port, p.Handler(), st.Ping, phaseStopProcessing)
+	a.onStop(phaseStopProcessing, "processor writers", func(context.Context) error { p.Close(); return nil })
 	a.Processor = addr
 	return err
 }
@@ -158,6 +159,7 @@ func (a *App) startDispatcher(ctx context.Context, cfg config.Config, alone bool
 		Source:          fmt.Sprintf("/apis/v1/namespaces/%s/kafkasources/barrage#%s", ns, cfg.Kafka.Topic),
 		Retry:           cfg.Dispatch.RetryCount,
 		BackoffDelay:    cfg.Dispatch.RetryInterval,
+		MaxDelay:        cfg.Dispatch.RetryMaxDelay,
 		Exponential:     cfg.Dispatch.BackoffPolicy == "exponential",
 		Timeout:         cfg.Dispatch.RequestTimeout,
 		DeadLetterTopic: cfg.Dispatch.DeadLetterTopic,
@@ -176,7 +178,7 @@ func (a *App) startDispatcher(ctx context.Context, cfg config.Config, alone bool
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- d.Run(runCtx) }()
-	a.onStop(func(stopCtx context.Context) error {
+	a.onStop(phaseStopDelivery, "dispatcher", func(stopCtx context.Context) error {
 		cancel()
 		select {
 		case err := <-done:
@@ -185,9 +187,10 @@ func (a *App) startDispatcher(ctx context.Context, cfg config.Config, alone bool
 			return fmt.Errorf("app: dispatcher did not stop: %w", stopCtx.Err())
 		}
 	})
+	a.onStop(phaseCloseProducers, "dead letter producer", func(context.Context) error { return d.Close() })
 	a.log.Info("dispatching", "topic", cfg.Kafka.Topic, "group", cfg.Dispatch.ConsumerGroup, "sink", cfg.Dispatch.Sink)
 	if alone {
-		addr, err := a.serve("dispatcher", cfg.Host, cfg.Port, nil, nil)
+		addr, err := a.serve("dispatcher", cfg.Host, cfg.Port, nil, nil, phaseStopAccepting)
 		a.Dispatcher = addr
 		return err
 	}
@@ -212,7 +215,7 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 	if err != nil {
 		return nil, fmt.Errorf("app: Kafka at %s (KAFKA_SERVER): %w", strings.Join(cfg.Kafka.Brokers, ","), err)
 	}
-	a.onStop(func(context.Context) error { return prod.Close() })
+	a.onStop(phaseCloseProducers, "homepage producer", func(context.Context) error { return prod.Close() })
 	m := a.metrics
 	hub := live.New(st, live.Options{
 		PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom, MaxRooms: cfg.HomePage.MaxRooms,
@@ -272,12 +275,12 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 		MaxDuration:    settings.MaxDuration,
 		MaxRate:        settings.MaxRate,
 	})
-	// Load runs stop before the server drains, so their last sends are not cut off mid-way.
-	a.onStop(sender.Close)
-	addr, err := a.serve("homepage", cfg.Host, cfg.Port, hp.Handler(static.Handler(), func(mux *http.ServeMux) { sender.Register(mux, guard.Wrap) }), st.Ping)
+	// Streams never end by themselves: they end as the listener closes, so the drain that
+	// follows waits only for sends.
+	a.onStop(phaseStopAccepting, "live streams", func(context.Context) error { hub.Close(); return nil })
+	addr, err := a.serve("homepage", cfg.Host, cfg.Port, hp.Handler(static.Handler(), func(mux *http.ServeMux) { sender.Register(mux, guard.Wrap) }), st.Ping, phaseStopAccepting)
 	a.HomePage = addr
-	// Streams never end by themselves: close them before the server drains the sends in flight.
-	a.onStop(func(context.Context) error { hub.Close(); return nil })
+	a.onStop(phaseStopLoad, "load runs", sender.Close)
 	return hub, err
 }
 

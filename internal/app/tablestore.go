@@ -20,7 +20,7 @@ func (a *App) openTablestore(ctx context.Context, cfg config.Config, opts store.
 	if err != nil {
 		return nil, err
 	}
-	a.onStop(func(context.Context) error { return st.Close() })
+	a.onStop(phaseCloseStore, "store", func(context.Context) error { return st.Close() })
 	a.log.Info("Tablestore", "endpoint", cfg.OTS.Endpoint, "instance", cfg.OTS.Instance, "table", cfg.OTS.Table)
 	return st, nil
 }

@@ -25,7 +25,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	only := fs.String("scenario", "all", "ingest, e2e, fanout, memory, processor or all")
+	only := fs.String("scenario", "all", "ingest, e2e, fanout, memory, processor, hotroom or all")
 	out := fs.String("out", "", "write the results as Markdown to this file, such as docs/benchmarks.md")
 	short := fs.Bool("short", false, "short runs, to check the harness rather than to measure")
 	batch := fs.Duration("batch", 0, "fan-out: shortest gap between two events of a room (0 is the server's default)")
@@ -144,6 +144,13 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("bench: processor: %w", err)
 		}
 		writeProcessor(&report, rs)
+	}
+	if run("hotroom") {
+		r, err := HotRoom(ctx, scale(10*time.Second))
+		if err != nil {
+			return fmt.Errorf("bench: hot room: %w", err)
+		}
+		writeHotRoom(&report, r)
 	}
 	fmt.Fprint(stdout, report.String())
 	if *out != "" {

@@ -109,3 +109,27 @@ func TestMedianRunByLag(t *testing.T) {
 		t.Fatalf("median run: %+v", m)
 	}
 }
+
+// TestHotRoomRunsSmall runs scenario 6 tiny: both orderings store barrages of the room,
+// and the report names the ratio. The figures are not measurements.
+func TestHotRoomRunsSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the broker, four processors and the Tablestore test server")
+	}
+	r, err := HotRoom(context.Background(), hotRoomTestRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ordered.Stored == 0 || r.Unordered.Stored == 0 || r.Ratio <= 0 || r.Unordered.InFlight < 2 {
+		t.Fatalf("hot room: %+v", r)
+	}
+	var b strings.Builder
+	writeHotRoom(&b, r)
+	if s := b.String(); !strings.Contains(s, "| ordered |") || !strings.Contains(s, "| unordered |") || !strings.Contains(s, "×**") {
+		t.Fatalf("hot room report:\n%s", s)
+	}
+	t.Logf("%s", b.String())
+}
+
+// hotRoomTestRun is how long each ordering runs in the test: enough to store a few.
+var hotRoomTestRun = 500 * time.Millisecond

@@ -123,3 +123,14 @@ func writeProcessor(w io.Writer, rs []ProcessorResult) {
 	}
 	fmt.Fprint(w, "\n")
 }
+
+func writeHotRoom(w io.Writer, r HotRoomReport) {
+	fmt.Fprintf(w, "### 6. One hot room through the separate roles (%d processors, %d requests at once each, Tablestore test server +2 ms)\n\n",
+		r.Unordered.Processors, hotRoomPerPod)
+	fmt.Fprint(w, "| delivery | stored | seconds | barrages/s into one room |\n| --- | ---: | ---: | ---: |\n")
+	for _, x := range []HotRoomResult{r.Ordered, r.Unordered} {
+		fmt.Fprintf(w, "| %s | %d | %.1f | %.0f |\n", x.Ordering, x.Stored, x.Seconds, x.PerSecond)
+	}
+	fmt.Fprintf(w, "\nUnordered (%d deliveries in flight per partition) over ordered: **%.1f×** (target ≥ 1,000 barrages/s into one room).\n\n",
+		r.Unordered.InFlight, r.Ratio)
+}

@@ -13,6 +13,7 @@ var environmentChecks = map[string]func(t *testing.T, r rendered){
 		wantClass(t, r, "homepage", "plain")
 		wantClass(t, r, "processor", "plain")
 		wantKafkaSources(t, r, 1)
+		wantOrdering(t, r, "unordered")
 		wantEnv(t, r.services["homepage"], "KAFKA_SERVER", "barrage-kafka.barrage.svc:9092")
 	},
 	"dev": func(t *testing.T, r rendered) {
@@ -26,6 +27,7 @@ var environmentChecks = map[string]func(t *testing.T, r rendered){
 	},
 	"staging": func(t *testing.T, r rendered) {
 		wantKafkaSources(t, r, 1)
+		wantOrdering(t, r, "unordered")
 		wantEnv(t, r.services["homepage"], "BARRAGE_KAFKA_SASL_MECHANISM", "PLAIN")
 		noBundledKafka(t, r)
 	},
@@ -39,6 +41,7 @@ var environmentChecks = map[string]func(t *testing.T, r rendered){
 			}
 		}
 		wantKafkaSources(t, r, 1)
+		wantOrdering(t, r, "unordered")
 		noBundledKafka(t, r)
 		if d := deadLetterDeployment(r); d == nil || *d.Spec.Replicas != 3 || d.Spec.Template.Spec.Containers[0].Resources.Limits.Cpu().IsZero() {
 			t.Errorf("prod dead-letter sink %v: want 3 pods with CPU limits", d)
@@ -68,6 +71,7 @@ var environmentChecks = map[string]func(t *testing.T, r rendered){
 			t.Errorf("ask processor serviceAccountName %q", sa)
 		}
 		wantKafkaSources(t, r, 1)
+		wantOrdering(t, r, "unordered")
 		ks := r.kafkaSources[0]
 		if ks.Name != "barrage" || ks.Spec.ConsumerGroup != "barrage-info-consumer" || !slices.Equal(ks.Spec.Topics, []string{"barrage-info"}) {
 			t.Errorf("ask KafkaSource %s: group %q topics %v", ks.Name, ks.Spec.ConsumerGroup, ks.Spec.Topics)
@@ -125,6 +129,16 @@ func wantKafkaSources(t *testing.T, r rendered, n int) {
 	t.Helper()
 	if len(r.kafkaSources) != n {
 		t.Fatalf("%d KafkaSources, want %d", len(r.kafkaSources), n)
+	}
+}
+
+// wantOrdering checks every KafkaSource's delivery ordering.
+func wantOrdering(t *testing.T, r rendered, want string) {
+	t.Helper()
+	for _, ks := range r.kafkaSources {
+		if ks.Spec.Ordering == nil || *ks.Spec.Ordering != want {
+			t.Errorf("KafkaSource %s: ordering %v, want %s", ks.Name, ks.Spec.Ordering, want)
+		}
 	}
 }
 

@@ -32,6 +32,8 @@ func TestValueCombinations(t *testing.T) {
 				t.Error("an fc domain annotation without a domain")
 			}
 		}},
+		{name: "ordered delivery stays selectable", env: "prod", set: []string{"eventDriver.kafkaSource.ordering=ordered"},
+			check: func(t *testing.T, r rendered) { wantOrdering(t, r, "ordered") }},
 		{name: "ask on plain Knative", env: "ask", set: []string{
 			"homepage.workloadClass=plain", "processor.workloadClass=plain",
 		}, check: func(t *testing.T, r rendered) {

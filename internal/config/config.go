@@ -103,6 +103,7 @@ type Dispatch struct {
 	RetryCount      int           // BARRAGE_RETRY_COUNT (k8s.aliyun.com/retry-count)
 	RetryInterval   time.Duration // BARRAGE_RETRY_INTERVAL (k8s.aliyun.com/retry-interval)
 	BackoffPolicy   string        // BARRAGE_BACKOFF_POLICY: exponential or linear, as delivery.backoffPolicy
+	RetryMaxDelay   time.Duration // BARRAGE_RETRY_MAX_DELAY: no wait between retries is longer
 	RequestTimeout  time.Duration // BARRAGE_REQUEST_TIMEOUT (k8s.aliyun.com/req-timeout)
 	DeadLetterTopic string        // BARRAGE_DEAD_LETTER_TOPIC
 	InitialOffset   string        // BARRAGE_INITIAL_OFFSET: earliest or latest
@@ -197,14 +198,10 @@ func (c Config) Secrets() []string {
 	return s
 }
 
-// defaultOrdering mirrors a KafkaSource (ordered) except in dev mode, where one process
-// plays every part and in-flight deliveries let the processor batch its writes.
-func defaultOrdering(r Role) string {
-	if r == RoleDev {
-		return "unordered"
-	}
-	return "ordered"
-}
+// defaultOrdering is unordered for every role: the store orders a room by write position,
+// so ordered delivery buys nothing, while it holds a partition to one delivery at a time
+// and lets one retrying record stall every room on that partition (docs/reliability.md).
+const defaultOrdering = "unordered"
 
 // defaultConcurrency is deliveries in flight per partition. In dev one process plays every
 // part, so under load a delivery waits its turn for a core: at 5,000/s one took about
@@ -283,10 +280,11 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		RetryCount:      p.int("BARRAGE_RETRY_COUNT", 5, 0, 100),
 		RetryInterval:   p.duration("BARRAGE_RETRY_INTERVAL", 2*time.Second),
 		BackoffPolicy:   p.oneOf("BARRAGE_BACKOFF_POLICY", "exponential", "exponential", "linear"),
+		RetryMaxDelay:   p.duration("BARRAGE_RETRY_MAX_DELAY", time.Minute),
 		RequestTimeout:  p.duration("BARRAGE_REQUEST_TIMEOUT", 60*time.Second),
 		DeadLetterTopic: p.str("BARRAGE_DEAD_LETTER_TOPIC", "barrage-info-dead-letter"),
 		InitialOffset:   p.oneOf("BARRAGE_INITIAL_OFFSET", "earliest", "earliest", "latest"),
-		Ordering:        p.oneOf("BARRAGE_DELIVERY_ORDERING", defaultOrdering(role), "ordered", "unordered"),
+		Ordering:        p.oneOf("BARRAGE_DELIVERY_ORDERING", defaultOrdering, "ordered", "unordered"),
 		Concurrency:     p.int("BARRAGE_DELIVERY_CONCURRENCY", defaultConcurrency(role), 1, 10000),
 	}
 	c.Processor = Processor{
@@ -370,6 +368,9 @@ func (c Config) Validate() error {
 	}
 	if c.Role == RoleDispatcher && c.Dispatch.Sink == "" {
 		return fmt.Errorf("config: K_SINK must be the processor's URL for the dispatcher role")
+	}
+	if c.Dispatch.RetryMaxDelay <= 0 || c.Dispatch.RetryMaxDelay < c.Dispatch.RetryInterval {
+		return fmt.Errorf("config: BARRAGE_RETRY_MAX_DELAY must be positive and at least BARRAGE_RETRY_INTERVAL")
 	}
 	if c.Dispatch.RequestTimeout <= 0 {
 		return fmt.Errorf("config: BARRAGE_REQUEST_TIMEOUT must be positive")

@@ -90,6 +90,10 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"no clients", RoleDev, map[string]string{"BARRAGE_MAX_CLIENTS": "0"}, "BARRAGE_MAX_CLIENTS"},
 		{"no rooms", RoleDev, map[string]string{"BARRAGE_MAX_ROOMS": "0"}, "BARRAGE_MAX_ROOMS"},
 		{"tiny read timeout", RoleDev, map[string]string{"BARRAGE_READ_TIMEOUT": "1ms"}, "BARRAGE_READ_TIMEOUT"},
+		{"unknown ordering", RoleDev, map[string]string{"BARRAGE_DELIVERY_ORDERING": "sorted"}, "BARRAGE_DELIVERY_ORDERING"},
+		{"zero max delay", RoleDev, map[string]string{"BARRAGE_RETRY_MAX_DELAY": "0s"}, "BARRAGE_RETRY_MAX_DELAY"},
+		{"max delay below interval", RoleDev, map[string]string{"BARRAGE_RETRY_MAX_DELAY": "1s", "BARRAGE_RETRY_INTERVAL": "2s"}, "BARRAGE_RETRY_MAX_DELAY"},
+		{"bad max delay", RoleDev, map[string]string{"BARRAGE_RETRY_MAX_DELAY": "forever"}, "BARRAGE_RETRY_MAX_DELAY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,12 +138,62 @@ func TestParseClientAddress(t *testing.T) {
 	}
 }
 
+// Every role delivers unordered unless told otherwise; ordered stays selectable.
+func TestDeliveryOrdering(t *testing.T) {
+	base := map[string]string{"KAFKA_SERVER": "k:9092", "K_SINK": "http://processor/"}
+	tests := []struct {
+		name string
+		role Role
+		set  string
+		want string
+	}{
+		{"dev default", RoleDev, "", "unordered"},
+		{"dispatcher default", RoleDispatcher, "", "unordered"},
+		{"homepage default", RoleHomePage, "", "unordered"},
+		{"processor default", RoleProcessor, "", "unordered"},
+		{"dispatcher ordered", RoleDispatcher, "ordered", "ordered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := map[string]string{"BARRAGE_DELIVERY_ORDERING": tt.set}
+			for k, v := range base {
+				e[k] = v
+			}
+			c, err := Parse(tt.role, env(e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Dispatch.Ordering != tt.want {
+				t.Fatalf("ordering = %q, want %q", c.Dispatch.Ordering, tt.want)
+			}
+		})
+	}
+}
+
 func prefixStrings(ps []netip.Prefix) []string {
 	var out []string
 	for _, p := range ps {
 		out = append(out, p.String())
 	}
 	return out
+
+}
+
+func TestRetryMaxDelay(t *testing.T) {
+	c, err := Parse(RoleDev, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dispatch.RetryMaxDelay != time.Minute {
+		t.Fatalf("default max delay = %v", c.Dispatch.RetryMaxDelay)
+	}
+	c, err = Parse(RoleDev, env(map[string]string{"BARRAGE_RETRY_MAX_DELAY": "30s", "BARRAGE_RETRY_COUNT": "100"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dispatch.RetryMaxDelay != 30*time.Second || c.Dispatch.RetryCount != 100 {
+		t.Fatalf("dispatch: %+v", c.Dispatch)
+	}
 }
 
 func TestParseRole(t *testing.T) {

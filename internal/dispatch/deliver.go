@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -61,7 +62,10 @@ func (d *Dispatcher) deadLetter(ctx context.Context, m *sarama.ConsumerMessage, 
 		sarama.RecordHeader{Key: []byte("x-barrage-dead-letter-origin"), Value: []byte(position(m))},
 	)
 	for attempt := 1; ; attempt++ {
-		_, _, err := d.dlq.SendMessage(msg)
+		err := d.dlq.send(msg)
+		if errors.Is(err, errDeadLettersClosed) {
+			return err // shutting down: the offset stays unmarked and the record comes back
+		}
 		if err == nil {
 			d.log.Warn("dead-lettered", "record", position(m), "status", status, "reason", reason)
 			if d.hooks.DeadLettered != nil {

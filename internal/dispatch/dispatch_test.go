@@ -131,6 +131,9 @@ func TestDeliveryRetriesThenDeadLetters(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	consumer, err := sarama.NewConsumer([]string{broker.Addr()}, cfg)
 	if err != nil {
@@ -222,6 +225,9 @@ func TestUnorderedDeliversEverythingAndCommitsTheEnd(t *testing.T) {
 	}
 	cancel()
 	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for id, c := range seen {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -30,6 +31,7 @@ type Options struct {
 	Retry           int           // retries after the first attempt
 	BackoffDelay    time.Duration // the first retry's delay
 	Exponential     bool          // delay doubles per retry; otherwise it grows linearly
+	MaxDelay        time.Duration // no wait between retries is longer; 0 caps only at the largest Duration
 	Timeout         time.Duration // per attempt
 	DeadLetterTopic string
 	InitialOldest   bool // start a new group at the oldest offset
@@ -54,7 +56,7 @@ type Dispatcher struct {
 	client *http.Client
 	log    *slog.Logger
 	hooks  Hooks
-	dlq    sarama.SyncProducer
+	dlq    deadLetters
 }
 
 // New builds a dispatcher. cfg carries the connection settings (SASL, TLS).
@@ -91,14 +93,18 @@ func New(opts Options, cfg *sarama.Config, log *slog.Logger, hooks Hooks) (*Disp
 	}, nil
 }
 
-// Run consumes until ctx ends, rejoining the group after every rebalance.
+// Run consumes until ctx ends, rejoining the group after every rebalance. It returns
+// once every delivery it started has finished; the dead letter producer stays open for
+// Close, so shutdown closes it only after that.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	dlq, err := sarama.NewSyncProducer(d.opts.Brokers, d.cfg)
 	if err != nil {
 		return fmt.Errorf("dispatch: dead letter producer: %w", err)
 	}
-	d.dlq = dlq
-	defer dlq.Close()
+	if err := d.dlq.open(dlq); err != nil {
+		_ = dlq.Close()
+		return err
+	}
 	group, err := sarama.NewConsumerGroup(d.opts.Brokers, d.opts.ConsumerGroup, d.cfg)
 	if err != nil {
 		return fmt.Errorf("dispatch: consumer group %s: %w", d.opts.ConsumerGroup, err)
@@ -123,6 +129,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Close closes the dead letter producer, waiting for a dead letter being written. Call it
+// after Run has returned; a dead letter after Close fails instead of panicking.
+func (d *Dispatcher) Close() error { return d.dlq.close() }
 
 // Setup is called by sarama when a new session starts.
 func (d *Dispatcher) Setup(s sarama.ConsumerGroupSession) error {
@@ -195,12 +205,29 @@ func (d *Dispatcher) handle(ctx context.Context, m *sarama.ConsumerMessage) erro
 	return d.deadLetter(ctx, m, last.Error(), status)
 }
 
-// backoff follows Knative's delivery spec: exponential is delay·2^n, linear is delay·n.
+// backoff follows Knative's delivery spec, exponential delay·2^(n-1) or linear delay·n,
+// up to MaxDelay. The product is compared before it becomes a Duration: past about 33
+// doublings of seconds it no longer fits in one, and a converted overflow is negative on
+// some machines and centuries on others.
 func (d *Dispatcher) backoff(attempt int) time.Duration {
-	if d.opts.Exponential {
-		return time.Duration(float64(d.opts.BackoffDelay) * math.Pow(2, float64(attempt-1)))
+	limit := d.opts.MaxDelay
+	if limit <= 0 {
+		limit = math.MaxInt64
 	}
-	return d.opts.BackoffDelay * time.Duration(attempt)
+	base := d.opts.BackoffDelay
+	if base <= 0 || attempt < 1 {
+		return 0
+	}
+	var f float64
+	if d.opts.Exponential {
+		f = float64(base) * math.Pow(2, float64(attempt-1))
+	} else {
+		f = float64(base) * float64(attempt)
+	}
+	if f >= float64(limit) {
+		return limit
+	}
+	return time.Duration(f)
 }
 
 // retryable is KafkaSource's rule: 5xx, 404, 408, 409, 429 and transport errors (status 0).
@@ -245,9 +272,13 @@ func (d *Dispatcher) consumeUnordered(s sarama.ConsumerGroupSession, claim saram
 			s.MarkMessage(f.m, "")
 		}
 	}()
+	// Every handler has returned before ConsumeClaim does: sarama ends the session only
+	// then, Run returns after it, and the dead letter producer closes after that.
+	var handlers sync.WaitGroup
 	defer func() {
 		close(queue)
 		<-marked
+		handlers.Wait()
 	}()
 	for {
 		select {
@@ -261,7 +292,11 @@ func (d *Dispatcher) consumeUnordered(s sarama.ConsumerGroupSession, claim saram
 			case <-ctx.Done():
 				return nil
 			}
-			go func() { f.done <- d.handle(ctx, m) }()
+			handlers.Add(1)
+			go func() {
+				defer handlers.Done()
+				f.done <- d.handle(ctx, m)
+			}()
 		case <-ctx.Done():
 			return nil
 		}

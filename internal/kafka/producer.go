@@ -19,7 +19,16 @@ type Producer struct {
 	topic   string
 	wait    time.Duration
 	results sync.WaitGroup
+
+	// input is held for reading while a record goes into async.Input and for writing by
+	// Close: sarama closes that channel, and a send on it then would panic.
+	input  sync.RWMutex
+	closed bool
 }
+
+// ErrClosed is returned by Produce once Close has begun. It wraps ErrUnavailable: the
+// sender hears 503 and tries again, against a process that is not shutting down.
+var ErrClosed = fmt.Errorf("kafka: producer closed: %w", ErrUnavailable)
 
 // MaxWait is how long Produce waits for Kafka's acknowledgement before it gives up and
 // says the outcome is unknown: a sender hears 503 rather than hanging on a broker that
@@ -89,12 +98,8 @@ func (p *Producer) Produce(ctx context.Context, b barrage.Barrage, extra ...Head
 		t.Stop()
 		waitTimers.Put(t)
 	}()
-	select {
-	case p.async.Input() <- msg:
-	case <-ctx.Done():
-		return unknown(b, ctx.Err())
-	case <-t.C:
-		return unknown(b, fmt.Errorf("the producer took nothing within %v", p.wait))
+	if err := p.hand(ctx, msg, t); err != nil {
+		return unknown(b, err)
 	}
 	select {
 	case err := <-done:
@@ -109,12 +114,37 @@ func (p *Producer) Produce(ctx context.Context, b barrage.Barrage, extra ...Head
 	}
 }
 
+// hand puts msg into the producer's input unless it is closed.
+func (p *Producer) hand(ctx context.Context, msg *sarama.ProducerMessage, t *time.Timer) error {
+	p.input.RLock()
+	defer p.input.RUnlock()
+	if p.closed {
+		return ErrClosed
+	}
+	select {
+	case p.async.Input() <- msg:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("the producer took nothing within %v", p.wait)
+	}
+}
+
 func unknown(b barrage.Barrage, err error) error {
 	return fmt.Errorf("kafka: produce %s: %w: %w", b.ID, ErrUnavailable, err)
 }
 
-// Close flushes what is in flight and disconnects.
+// Close waits for records being handed over, flushes what is in flight and disconnects.
+// Later calls to Produce return ErrClosed; a second Close does nothing.
 func (p *Producer) Close() error {
+	p.input.Lock()
+	already := p.closed
+	p.closed = true
+	p.input.Unlock()
+	if already {
+		return nil
+	}
 	// Not Close: it would drain the results itself, and their senders would never hear.
 	p.async.AsyncClose()
 	p.results.Wait()

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 
 	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/config"
 )
 
 // silentProducer takes records and never answers, like a broker that stopped responding.
@@ -40,5 +42,68 @@ func TestProduceGivesUpWhenKafkaDoesNotAnswer(t *testing.T) {
 	cancel()
 	if err := p.Produce(ctx, b); !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled send: %v", err)
+	}
+}
+
+// TestProduceAfterCloseIsAnError: senders racing Close either get their record
+// acknowledged or hear ErrClosed; none panics on sarama's closed input, and every send
+// after Close returns ErrClosed.
+func TestProduceAfterCloseIsAnError(t *testing.T) {
+	b := startTestBroker(t, t.TempDir())
+	defer b.Close()
+	cfg, err := NewConfig(config.Kafka{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewProducer([]string{b.Addr()}, "barrage-info", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := barrage.Accept("r1", barrage.Draft{Text: "late"}, time.Now())
+	if err := p.Produce(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	const senders = 16
+	errs := make(chan error, senders*1000)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := p.Produce(context.Background(), rec)
+				if errors.Is(err, ErrClosed) {
+					errs <- err
+					return
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, ErrClosed) || !errors.Is(err, ErrUnavailable) {
+			t.Errorf("send racing Close: %v, want ErrClosed", err)
+		}
+	}
+	if err := p.Produce(context.Background(), rec); !errors.Is(err, ErrClosed) {
+		t.Fatalf("send after Close: %v, want ErrClosed", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
 	}
 }

@@ -136,14 +136,15 @@ func (r *role) readAddresses(offset int64) {
 		return
 	}
 	b = b[offset:]
-	if r.name == "broker" && r.kafka == "" {
+	if (r.name == "broker" || r.name == "dev") && r.kafka == "" {
 		if m := kafkaAt.FindSubmatch(b); m != nil {
 			r.kafka = string(m[1])
 			r.env["BARRAGE_BROKER_ADDR"] = r.kafka
 		}
 	}
 	for _, m := range listeningAt.FindAllSubmatch(b, -1) {
-		if string(m[1]) == r.name {
+		// Dev mode serves the HomePage on PORT, beside the processor on a port of its own.
+		if string(m[1]) == r.name || (r.name == "dev" && string(m[1]) == "homepage") {
 			r.addr = string(m[2])
 			_, port, _ := net.SplitHostPort(r.addr)
 			r.env["PORT"] = port
