@@ -1,4 +1,4 @@
-// Package bench is the benchmark harness behind `barrage bench`: scenarios that start the
+// Package bench is the benchmark harness behind `barrage-bench`: scenarios that start the
 // real parts on loopback, bound themselves in count and time, and write what they
 // measured to docs/benchmarks.md.
 package bench
@@ -18,7 +18,7 @@ import (
 	"github.com/barrage-live/barrage/internal/live"
 )
 
-// Main runs `barrage bench` (and the hidden viewer process it starts).
+// Main runs `barrage-bench` (and the hidden viewer process it starts).
 func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "bench-viewers" {
 		return runViewers(ctx, args[1:], stdout)
@@ -60,7 +60,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		return d
 	}
 	var report strings.Builder
-	fmt.Fprintf(&report, "Machine: %d cores (%s/%s), %s. Command: `go run ./cmd/barrage bench%s`.\n\n",
+	fmt.Fprintf(&report, "Machine: %d cores (%s/%s), %s. Command: `go run ./cmd/barrage-bench%s`.\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), flagsOf(args))
 	run := func(name string) bool { return *only == "all" || *only == name }
 	sub := func(name string) string { d, _ := os.MkdirTemp(dir, name); return d }
