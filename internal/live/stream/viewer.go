@@ -31,8 +31,8 @@ type Viewer struct {
 	spare  []*Frame // the writer's last batch, reused so an idle viewer allocates nothing
 	ended  int      // why the stream ended, or endNone
 	wake   chan struct{}
-	slot   int    // index in Group.viewers; guarded by Group.mu
-	joined bool   // guarded by Group.mu
+	slot   int  // index in Group.viewers; guarded by Group.mu
+	joined bool // guarded by Group.mu
 
 	// The writer's own state.
 	cursor   store.Cursor // the last record written to them
