@@ -307,4 +307,3 @@ func TestShardsTakeTurns(t *testing.T) {
 		v.mu.Unlock()
 	}
 }
-
