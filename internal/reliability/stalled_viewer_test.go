@@ -108,7 +108,7 @@ func TestStalledViewersNeverHoldUpOthers(t *testing.T) {
 				if round == 12 {
 					t.Fatalf("%v of %d stalled viewers evicted after %d barrages", metric(t, p.base, "barrage_sse_evictions_total")-evictedBefore, stalled, len(accepted))
 				}
-				s := sendText(t, p.base, room, stallRound, stallRate, 8, long)
+				s := sendFrom(t, p.base, room, round*stallRound, stallRound, stallRate, 8, long)
 				s.wait()
 				for id := range s.ids() {
 					accepted[id] = true

@@ -18,9 +18,10 @@ import (
 // read from the history API. Either way the viewer's cursor ends at upTo, so the live
 // frames queued meanwhile are written from there on, and none twice.
 func (v *Viewer) replay(ctx context.Context, src Source, log *slog.Logger, room string, after, upTo store.Cursor) error {
-	defer func() { v.cursor = max(after, upTo) }()
+	v.cursor = after
 	if after == "" || after >= upTo {
-		return nil // a new viewer starts live; the page shows recent history itself
+		v.cursor = max(after, upTo) // a new viewer starts live; the page shows recent history itself
+		return nil
 	}
 	for sent := 0; after < upTo; {
 		if sent >= v.opts.ReplayLimit {
@@ -38,7 +39,7 @@ func (v *Viewer) replay(ctx context.Context, src Source, log *slog.Logger, room 
 			n++
 		}
 		if n == 0 {
-			return nil
+			break
 		}
 		f, err := Batch(Viewable(recs[:n]))
 		if err != nil {
@@ -49,18 +50,25 @@ func (v *Viewer) replay(ctx context.Context, src Source, log *slog.Logger, room 
 		}
 		sent += n
 		after = recs[n-1].Cursor
+		v.cursor = after
 	}
+	v.cursor = upTo
 	return nil
 }
 
-// gap writes the gap event. It carries no id: the viewer's Last-Event-ID stays at the
-// last record they got, so a reconnect before the next live event replays from there.
+// gap writes the gap event and moves the viewer's cursor to where live resumes. The event
+// carries no id: the viewer's Last-Event-ID stays at the last record they got, so a
+// reconnect before the next live event replays from there.
 func (v *Viewer) gap(g Gap) error {
 	data, err := json.Marshal(g)
 	if err != nil {
 		return fmt.Errorf("stream: encode gap: %w", err)
 	}
-	return v.write(Encode(&sse.Event{Event: eventGap, Data: data}).wire)
+	if err := v.write(Encode(&sse.Event{Event: eventGap, Data: data}).wire); err != nil {
+		return err
+	}
+	v.cursor = g.Until
+	return nil
 }
 
 // Viewable drops what viewers need not carry: the trace context is for the operators' view.
