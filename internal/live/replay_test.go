@@ -135,14 +135,28 @@ func TestFarBehindGetsAGap(t *testing.T) {
 	if g.Reason != "limit" || g.After != before[len(before)-1].Cursor {
 		t.Fatalf("gap %+v does not start at the last replayed cursor %s", g, before[len(before)-1].Cursor)
 	}
+	// No event gives a Last-Event-ID past what the viewer has: stats carry their own cursor.
 	v.mu.Lock()
-	chunks := 0
+	chunks, stats := 0, 0
+	var at store.Cursor
 	for _, ev := range v.list {
-		if ev.Name == "barrage" {
+		switch ev.Name {
+		case "barrage":
 			chunks++
+			at = store.Cursor(ev.ID)
+		case "gap":
+			at = g.Until
+		case "stats":
+			stats++
+			if store.Cursor(ev.ID) != at {
+				t.Errorf("stats event with id %s when the viewer was at %s", ev.ID, at)
+			}
 		}
 	}
 	v.mu.Unlock()
+	if stats == 0 {
+		t.Error("no stats event to check")
+	}
 	if chunks < 10 {
 		t.Fatalf("the replay came in %d events, want chunks of at most 500", chunks)
 	}
