@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -119,7 +120,7 @@ func TestFarBehindViewerGetsAGap(t *testing.T) {
 	const room, behind = "behind", 20000
 
 	// The backlog goes straight into the shared store, as the processor would have put it.
-	st, err := sqlite.Open(t.Context(), dir, store.Options{Retention: store.DefaultRetention})
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "store"), store.Options{Retention: store.DefaultRetention})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,11 @@ func TestFarBehindViewerGetsAGap(t *testing.T) {
 		return ids
 	}
 	put(1)
-	seen := history(t, p.base, room)
+	var seen []store.Record
+	waitUntil(t, "the first record visible", 30*time.Second, func() bool {
+		seen = history(t, p.base, room)
+		return len(seen) > 0
+	})
 	last := seen[len(seen)-1].Cursor
 	want := put(behind)
 
