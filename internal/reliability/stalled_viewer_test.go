@@ -147,6 +147,9 @@ func TestStalledViewersNeverHoldUpOthers(t *testing.T) {
 			})
 		})
 	}
+	if len(gaps) < 3 {
+		return // a run of one phase, or one that failed
+	}
 	calm := max(gaps[0], time.Millisecond)
 	t.Logf("largest gap: %v with none stalled, %v with 1 (%.2f×), %v with 100 (%.2f×); targets within 2× of none and under 500ms",
 		gaps[0], gaps[1], float64(gaps[1])/float64(calm), gaps[100], float64(gaps[100])/float64(calm))
