@@ -45,14 +45,14 @@ func TestFramesReadBackWithTheLibrary(t *testing.T) {
 }
 
 func TestWriterDropsWhatItHasAndTagsStats(t *testing.T) {
-	v := &Viewer{cursor: "0005"}
+	at := store.Cursor("0005")
 	old, _ := Batch([]store.Record{{Cursor: "0004"}})
 	same, _ := Batch([]store.Record{{Cursor: "0005"}})
 	next, _ := Batch([]store.Record{{Cursor: "0006"}})
 	stats := EncodeTagged(&sse.Event{ID: []byte("9999"), Event: []byte("stats"), Data: []byte("{}")})
 	var b []byte
 	for _, f := range []*Frame{old, same, stats, next, stats} {
-		b = v.appendFrame(b, f)
+		b, at = appendFrame(b, f, at)
 	}
 	want := "id: 0005\ndata: {}\nevent: stats\n\n" + string(next.wire) + "id: 0006\ndata: {}\nevent: stats\n\n"
 	if string(b) != want {

@@ -124,9 +124,9 @@ func (v *Viewer) drain() {
 		if !ok {
 			return
 		}
-		buf := getBuffer()
+		buf, at := getBuffer(), v.cursor
 		for _, f := range batch {
-			*buf = v.appendFrame(*buf, f)
+			*buf, at = appendFrame(*buf, f, at)
 		}
 		v.recycle(batch)
 		err := v.write(*buf)
@@ -134,22 +134,23 @@ func (v *Viewer) drain() {
 		if err != nil {
 			return
 		}
+		v.cursor = at // only once written
 	}
 }
 
-// appendFrame adds f to b unless the viewer has its records already (the replay covered
-// them), and moves the viewer's cursor past it.
-func (v *Viewer) appendFrame(b []byte, f *Frame) []byte {
+// appendFrame adds f to b unless a viewer at cursor at has its records already (the
+// replay covered them), and returns where the viewer is after it.
+func appendFrame(b []byte, f *Frame, at store.Cursor) ([]byte, store.Cursor) {
 	switch {
 	case f.cursor != "":
-		if f.cursor <= v.cursor {
-			return b
+		if f.cursor <= at {
+			return b, at
 		}
-		v.cursor = f.cursor
-	case f.tagged && v.cursor != "":
-		b = append(append(append(b, "id: "...), v.cursor...), '\n')
+		at = f.cursor
+	case f.tagged && at != "":
+		b = append(append(append(b, "id: "...), at...), '\n')
 	}
-	return append(b, f.wire...)
+	return append(b, f.wire...), at
 }
 
 // write sends p in one write under the write timeout. A write that fails ends the stream.
