@@ -81,3 +81,11 @@ type Gap struct {
 	Until  store.Cursor `json:"until"`
 	Reason string       `json:"reason"` // "limit": further behind than a replay serves; "unavailable": the store did not answer in time
 }
+
+// evictedEvent is the last event of a viewer evicted for falling behind.
+func evictedEvent(cursor store.Cursor) *sse.Event {
+	data, _ := json.Marshal(struct {
+		LastEventID store.Cursor `json:"lastEventId"`
+	}{cursor})
+	return &sse.Event{Event: eventEvicted, Data: data}
+}

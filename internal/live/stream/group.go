@@ -1,10 +1,7 @@
 package stream
 
 import (
-	"encoding/json"
 	"sync"
-
-	"github.com/r3labs/sse/v2"
 
 	"github.com/barrage-live/barrage/internal/store"
 )
@@ -99,11 +96,4 @@ func (g *Group) Close() {
 	for _, v := range vs {
 		v.end(endClosed)
 	}
-}
-
-func evictedEvent(cursor store.Cursor) *sse.Event {
-	data, _ := json.Marshal(struct {
-		LastEventID store.Cursor `json:"lastEventId"`
-	}{cursor})
-	return &sse.Event{Event: eventEvicted, Data: data}
 }
