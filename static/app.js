@@ -8,7 +8,8 @@ import { wireLoad } from './load.js';
 import { BlockWords, loadPrefs, savePrefs } from './prefs.js';
 
 const MAX_LIST = 200; // items kept in the list view
-const SEEN_MAX = 5000; // recent ids remembered to skip a barrage delivered twice
+const SEEN_MAX = 20000; // recent ids remembered to skip a barrage delivered twice: a replay and a gap fill
+const GAP_PAGE = 1000; // records per history page when filling a gap
 
 const app = document.getElementById('app');
 const $ = (id) => app.querySelector(`[data-testid=${id}]`);
@@ -90,9 +91,40 @@ function receive(batch) {
   }
 }
 
+// A gap is what the stream could not replay: page it from history, after `after` up to
+// and including `until`, where live resumed. Gaps are filled one at a time, in order.
+let gaps = Promise.resolve();
+function fillGap(gap) {
+  gaps = gaps.then(() => pageGap(gap.after, gap.until));
+}
+
+async function pageGap(after, until) {
+  let retry = 500;
+  while (after < until) {
+    let page;
+    try {
+      const q = new URLSearchParams({ after, limit: String(GAP_PAGE) });
+      const res = await fetch('/api/rooms/' + encodeURIComponent(room) + '/barrages?' + q);
+      if (!res.ok) throw new Error(res.status);
+      page = await res.json();
+    } catch {
+      await new Promise((r) => setTimeout(r, retry));
+      retry = Math.min(retry * 2, 15000);
+      continue;
+    }
+    const recs = Array.isArray(page.barrages) ? page.barrages : [];
+    if (!recs.length) return; // history ends early: expired
+    receive(recs.filter((b) => typeof b.cursor === 'string' && b.cursor > after && b.cursor <= until));
+    const next = recs[recs.length - 1].cursor;
+    if (typeof next !== 'string' || next <= after) return;
+    after = next;
+  }
+}
+
 const conn = $('connection');
 openStream(room, app.dataset.cursor, {
   onBarrages: receive,
+  onGap: fillGap,
   onStats: (s) => stats.addIn(Number(s.accepted) || 0),
   onState: (state) => {
     conn.textContent = state;

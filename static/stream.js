@@ -1,6 +1,8 @@
 // The room's live stream. EventSource resumes by itself after a dropped connection; when
-// the server refuses (the stream closes for good) we reopen it from the last cursor.
-export function openStream(room, cursor, { onBarrages, onStats, onState }) {
+// the server refuses (the stream closes for good) we reopen it from the last cursor. A
+// resume further behind than the server replays ends with a gap event: onGap gets the
+// cursors to page history between.
+export function openStream(room, cursor, { onBarrages, onStats, onState, onGap }) {
   let last = cursor;
   let source = null;
   let retry = 1000;
@@ -22,6 +24,18 @@ export function openStream(room, cursor, { onBarrages, onStats, onState }) {
       }
       if (Array.isArray(batch)) onBarrages(batch);
     });
+    source.addEventListener('gap', (ev) => {
+      let gap;
+      try {
+        gap = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (gap && typeof gap.after === 'string' && typeof gap.until === 'string') onGap(gap);
+    });
+    // Evicted for falling behind: the connection closes and EventSource resumes from the
+    // last event it got whole.
+    source.addEventListener('evicted', () => onState('reconnecting'));
     source.addEventListener('stats', (ev) => {
       if (ev.lastEventId) last = ev.lastEventId;
       try {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/barrage-live/barrage/internal/live/stream"
 	"github.com/barrage-live/barrage/internal/store"
 )
 
@@ -29,22 +29,19 @@ type feed struct {
 	delivered atomic.Int64
 }
 
-// shard is a share of a room's viewers with an SSE stream of its own. A crowded room's
-// shards take turns: a batch goes out to one shard's viewers while the next gathers, so no
-// viewer waits behind the writes of the whole room, and the writes spread over the tick.
+// shard is a share of a room's viewers who get the same events. A crowded room's shards
+// take turns: a batch goes out to one shard's viewers while the next gathers, so no viewer
+// waits behind the writes of the whole room, and the writes spread over the tick.
 type shard struct {
-	stream   string
-	cursor   atomic.Pointer[store.Cursor] // the last record published to it
-	watching atomic.Int64                 // changed under Hub.mu
-	stats    []byte                       // a stats event waiting for its turn; the feed's goroutine only
+	group    *stream.Group // its viewers, and the last record published to them
+	watching atomic.Int64  // changed under Hub.mu
+	stats    *stream.Frame // a stats event waiting for its turn; the feed's goroutine only
 }
 
-func (s *shard) Cursor() store.Cursor { return *s.cursor.Load() }
+func (s *shard) Cursor() store.Cursor { return s.group.Cursor() }
 
 // maxShards bounds a room's shards: more viewers share them.
 const maxShards = 32
-
-func shardStream(room string, i int) string { return room + "#" + strconv.Itoa(i) }
 
 // shardsOf is the room's shards now.
 func (h *Hub) shardsOf(f *feed) []*shard {
@@ -95,7 +92,7 @@ func (h *Hub) run(f *feed) {
 			h.queueStats(f, t.active)
 		case <-beat.C:
 			for _, s := range h.shardsOf(f) {
-				h.sse.Publish(s.stream, &sse.Event{Comment: []byte("keep-alive")})
+				s.group.Publish(keepAlive)
 			}
 		case <-turn.C:
 			t.last = time.Now()
@@ -144,7 +141,7 @@ func (h *Hub) take(f *feed, shards []*shard, t *turns) bool {
 	s := shards[t.next%len(shards)]
 	t.next++
 	if s.stats != nil {
-		h.sse.Publish(s.stream, &sse.Event{ID: []byte(s.Cursor()), Event: eventStats, Data: s.stats})
+		s.group.Publish(s.stats)
 		s.stats = nil
 	}
 	from := sort.Search(len(t.pending), func(i int) bool { return t.pending[i].Cursor > s.Cursor() })
@@ -180,7 +177,7 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 			return false
 		}
 		h.traceResult(f.room, recs)
-		t.pending = append(t.pending, viewable(recs)...)
+		t.pending = append(t.pending, stream.Viewable(recs)...)
 		f.read.Store(&recs[len(recs)-1].Cursor)
 		f.delivered.Add(int64(len(recs)))
 		got += len(recs)
@@ -191,20 +188,18 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 	return true
 }
 
-// publish sends recs to one shard as one event.
+// publish sends recs to one shard as one event, encoded once for all its viewers. The
+// shard's cursor moves with it in one step: a viewer joining meanwhile gets the event
+// either live or from replay up to that cursor, never both.
 func (h *Hub) publish(f *feed, s *shard, recs []store.Record) {
-	data, err := json.Marshal(recs)
+	fr, err := stream.Batch(recs)
 	if err != nil {
 		h.log.Error("encode batch", "room", f.room, "err", err)
 		return
 	}
-	c := recs[len(recs)-1].Cursor
-	// The cursor moves before the event is queued: a viewer joining now either gets the
-	// event from the stream or from replay up to this cursor, and the writer drops the other.
-	s.cursor.Store(&c)
-	h.sse.Publish(s.stream, &sse.Event{ID: []byte(c), Event: eventBarrage, Data: data})
+	viewers := s.group.Publish(fr)
 	if h.hooks.Published != nil {
-		h.hooks.Published(f.room, recs, int(s.watching.Load()))
+		h.hooks.Published(f.room, recs, viewers)
 	}
 }
 
@@ -234,8 +229,8 @@ func (h *Hub) traceResult(room string, recs []store.Record) {
 }
 
 var (
-	eventBarrage = []byte("barrage")
-	eventStats   = []byte("stats")
+	eventStats = []byte("stats")
+	keepAlive  = stream.Encode(&sse.Event{Comment: []byte("keep-alive")})
 )
 
 // Stats is the once-a-second summary a room's viewers get.
@@ -250,19 +245,14 @@ type Stats struct {
 func (h *Hub) queueStats(f *feed, busy bool) {
 	s := Stats{Accepted: f.accepted.Swap(0), Delivered: f.delivered.Swap(0), Viewers: int(f.watching.Load())}
 	data, _ := json.Marshal(s)
+	// Each viewer gets it with their own cursor as its id: a viewer still in their replay
+	// must not be given a Last-Event-ID past what they have.
+	fr := stream.EncodeTagged(&sse.Event{Event: eventStats, Data: data})
 	for _, sh := range h.shardsOf(f) {
 		if busy {
-			sh.stats = data
+			sh.stats = fr
 			continue
 		}
-		h.sse.Publish(sh.stream, &sse.Event{ID: []byte(sh.Cursor()), Event: eventStats, Data: data})
+		sh.group.Publish(fr)
 	}
-}
-
-// viewable drops what viewers need not carry: the trace context is for the operators' view.
-func viewable(recs []store.Record) []store.Record {
-	for i := range recs {
-		recs[i].TraceParent = ""
-	}
-	return recs
 }

@@ -1,7 +1,8 @@
-// Package live turns the store into live room feeds: one poller per watched room reads new
-// records by cursor and publishes them as batched SSE events, so the cost of a barrage is
-// one encode per shard of viewers rather than one per viewer. A crowded room's shards
-// take turns through its tick, which spreads the writes and shortens the wait of the last.
+// Package live schedules room feeds: one poller per watched room reads new records by
+// cursor and publishes them as batched SSE events, so the cost of a barrage is one encode
+// per shard of viewers rather than one per viewer. A crowded room's shards take turns
+// through its tick, which spreads the writes and shortens the wait of the last. The
+// connections themselves, their queues, replay and eviction are package stream's.
 package live
 
 import (
@@ -11,8 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/r3labs/sse/v2"
-
+	"github.com/barrage-live/barrage/internal/live/stream"
 	"github.com/barrage-live/barrage/internal/store"
 	"github.com/barrage-live/barrage/internal/telemetry"
 )
@@ -30,8 +30,10 @@ type Options struct {
 	TickPerViewer time.Duration // how much a room's gap grows with each viewer, up to 180ms (20µs)
 	Heartbeat     time.Duration // comment sent to keep proxies from closing streams (15s)
 	WriteTimeout  time.Duration // a viewer that cannot take a write this long is evicted (5s)
-	BatchLimit    int           // most records in one event (500)
-	ReplayLimit   int           // most records replayed to a viewer who resumes (5000)
+	BatchLimit    int           // most records in one event, live or replayed (500)
+	ReplayLimit   int           // most records replayed to a viewer who resumes; beyond, a gap event (5000)
+	ReplayRead    time.Duration // deadline of each store read of a replay (2s)
+	QueueLen      int           // events a viewer may have waiting; one more evicts them (128)
 	Linger        time.Duration // how long a feed outlives its last viewer (10s)
 	MaxPerRoom    int           // viewers of one room on this server (20000)
 	MaxRooms      int           // rooms this server keeps feeds for at once, lingering ones included (1000)
@@ -85,15 +87,10 @@ type Hooks struct {
 // ErrRoomFull is returned when a room has as many viewers as this server allows.
 var ErrRoomFull = errors.New("live: room is full")
 
-// ErrTooManyRooms is returned when a new room would take this server past MaxRooms feeds.
-var ErrTooManyRooms = errors.New("live: too many rooms")
-
-// Rooms is the number of room feeds running, lingering ones included.
-func (h *Hub) Rooms() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.feeds)
-}
+// ErrTooManyRooms is returned for a room without a feed when this server keeps as many
+// feeds as it allows: a stranger opening streams to made-up rooms cannot make it poll
+// without bound.
+var ErrTooManyRooms = errors.New("live: too many rooms watched")
 
 // Hub owns the feeds of every watched room.
 type Hub struct {
@@ -101,7 +98,7 @@ type Hub struct {
 	opts  Options
 	log   *slog.Logger
 	hooks Hooks
-	sse   *sse.Server
+	sopts stream.Options
 
 	mu     sync.Mutex
 	feeds  map[string]*feed
@@ -111,12 +108,17 @@ type Hub struct {
 // New returns a hub reading src.
 func New(src Source, opts Options, log *slog.Logger, hooks Hooks) *Hub {
 	opts.defaults()
-	s := sse.New()
-	s.AutoReplay = false // replay comes from the store, by cursor; the library's log grows without bound
-	s.AutoStream = false // feeds create and remove their streams
-	s.BufferSize = 64
-	s.Headers = map[string]string{"X-Accel-Buffering": "no", "Cache-Control": "no-cache, no-transform"}
-	return &Hub{src: src, opts: opts, log: log, hooks: hooks, sse: s, feeds: map[string]*feed{}}
+	sopts := stream.Options{QueueLen: opts.QueueLen, WriteTimeout: opts.WriteTimeout, SendBuffer: opts.SendBuffer,
+		ReplayLimit: opts.ReplayLimit, ReplayChunk: opts.BatchLimit, ReadTimeout: opts.ReplayRead}
+	sopts.Defaults()
+	return &Hub{src: src, opts: opts, log: log, hooks: hooks, sopts: sopts, feeds: map[string]*feed{}}
+}
+
+// Rooms is how many rooms have a feed here now, lingering ones included.
+func (h *Hub) Rooms() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.feeds)
 }
 
 // Notify wakes room's feed at once, when there is one: the processor in the same process
@@ -184,6 +186,8 @@ func (h *Hub) join(ctx context.Context, room string) (*feed, *shard, error) {
 		f.read.Store(&head)
 		h.feeds[room] = f
 		go h.run(f)
+	} else if f.viewers >= h.opts.MaxPerRoom {
+		return nil, nil, ErrRoomFull
 	}
 	return f, h.seat(f), nil
 }
@@ -210,9 +214,7 @@ func (h *Hub) seat(f *feed) *shard {
 	if (least == nil || int(least.watching.Load()) >= h.opts.ShardSize) && len(f.shards) < maxShards {
 		// A new shard owes its viewers nothing read so far: new viewers start live, and
 		// resuming ones replay from the store up to its cursor.
-		least = &shard{stream: shardStream(f.room, len(f.shards))}
-		least.cursor.Store(f.read.Load())
-		h.sse.CreateStream(least.stream)
+		least = &shard{group: stream.NewGroup(*f.read.Load())}
 		f.shards = append(f.shards, least)
 	}
 	least.watching.Add(1)
@@ -235,9 +237,6 @@ func (h *Hub) leave(f *feed, s *shard) {
 		if f.viewers == 0 && h.feeds[f.room] == f {
 			delete(h.feeds, f.room)
 			close(f.stop)
-			for _, s := range f.shards {
-				h.sse.RemoveStream(s.stream)
-			}
 		}
 	})
 }
@@ -253,6 +252,8 @@ func (h *Hub) Close() {
 	for room, f := range h.feeds {
 		close(f.stop)
 		delete(h.feeds, room)
+		for _, s := range f.shards {
+			s.group.Close()
+		}
 	}
-	h.sse.Close()
 }

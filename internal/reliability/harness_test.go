@@ -277,6 +277,7 @@ type viewer struct {
 	total  int
 	lastID string
 	lags   []time.Duration
+	events []time.Time // when each batch arrived
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -316,6 +317,7 @@ func (v *viewer) add(id string, recs []store.Record) {
 		v.total++
 		v.lags = append(v.lags, now.Sub(r.AcceptedAt))
 	}
+	v.events = append(v.events, now)
 	v.lastID = id
 }
 

@@ -32,6 +32,13 @@ func send(t *testing.T, base, room string, n, rate, workers int) *sender {
 // sendText is send with a text of one's own before each barrage's number.
 func sendText(t *testing.T, base, room string, n, rate, workers int, text string) *sender {
 	t.Helper()
+	return sendFrom(t, base, room, 0, n, rate, workers, text)
+}
+
+// sendFrom is sendText numbering its barrages from first, so that a later round of sends
+// to the same room has idempotency keys of its own.
+func sendFrom(t *testing.T, base, room string, first, n, rate, workers int, text string) *sender {
+	t.Helper()
 	s := &sender{accepted: map[string]bool{}}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -50,7 +57,7 @@ func sendText(t *testing.T, base, room string, n, rate, workers int, text string
 		defer tick.Stop()
 		for i := range n {
 			<-tick.C
-			jobs <- i
+			jobs <- first + i
 		}
 		close(jobs)
 	}()

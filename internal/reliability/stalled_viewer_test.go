@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,61 +51,106 @@ func stall(t *testing.T, base, room string) net.Conn {
 	return conn
 }
 
-func lagQuantile(v *viewer, q float64) time.Duration {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	lags := append([]time.Duration(nil), v.lags...)
-	if len(lags) == 0 {
-		return 0
+// largestGap is the longest wait between two batches any of vs received.
+func largestGap(vs []*viewer) time.Duration {
+	var gap time.Duration
+	for _, v := range vs {
+		v.mu.Lock()
+		for i := 1; i < len(v.events); i++ {
+			gap = max(gap, v.events[i].Sub(v.events[i-1]))
+		}
+		v.mu.Unlock()
 	}
-	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	return lags[int(float64(len(lags)-1)*q)]
+	return gap
 }
 
-// TestStalledViewerIsEvicted: a viewer that reads nothing is cut off and its stream
-// released, while the others keep getting every barrage. The others' lag with and
-// without the stalled viewer is logged (and reported in docs/reliability.md); a timing
-// does not decide the test.
-func TestStalledViewerIsEvicted(t *testing.T) {
-	p := startPipeline(t, map[string]string{"BARRAGE_STREAM_WRITE_TIMEOUT": "1s"})
-	long := strings.Repeat("弾", 90) // big events fill the stalled socket sooner
+const (
+	healthyViewers = 200
+	stallRate      = 50 // barrages a second
+	stallRound     = 250
+)
 
-	// Without a stalled viewer.
-	base1, base2 := watch(t, p.base, "calm", ""), watch(t, p.base, "calm", "")
-	s := sendText(t, p.base, "calm", barrages/2, 500, 8, long)
-	s.wait()
-	waitReceived(t, base1, barrages/2)
-	waitReceived(t, base2, barrages/2)
-	calmP99 := max(lagQuantile(base1, 0.99), lagQuantile(base2, 0.99))
+// TestStalledViewersNeverHoldUpOthers: viewers who never read, among 200 healthy ones, are
+// evicted once their queues fill, and released; the healthy viewers get every barrage
+// once meanwhile. The write timeout is an hour: a fan-out that waited on a stalled socket
+// would hold every healthy viewer for longer than the deadlines here, so the test cannot
+// pass by timing. The healthy viewers' largest gap between batches, with 0, 1 and 100
+// stalled, is logged for docs/reliability.md; it does not decide the test.
+func TestStalledViewersNeverHoldUpOthers(t *testing.T) {
+	p := startPipeline(t, map[string]string{
+		"BARRAGE_STREAM_WRITE_TIMEOUT": "1h", "BARRAGE_MAX_STREAMS_PER_CLIENT": "1000",
+	})
+	long := strings.Repeat("弾", 90) // big events fill the stalled sockets sooner
+	gaps := map[int]time.Duration{}
+	for _, stalled := range []int{0, 1, 100} {
+		t.Run(fmt.Sprintf("%d stalled", stalled), func(t *testing.T) {
+			room := fmt.Sprintf("stalled-%d", stalled)
+			var healthy []*viewer
+			for range healthyViewers {
+				healthy = append(healthy, watch(t, p.base, room, ""))
+			}
+			waitUntil(t, "healthy viewers connected", 30*time.Second, func() bool {
+				return metric(t, p.base, "barrage_sse_connections") == healthyViewers
+			})
+			heapBefore := metric(t, p.base, "go_memstats_heap_inuse_bytes")
+			evictedBefore := metric(t, p.base, "barrage_sse_evictions_total")
+			var conns []net.Conn
+			for range stalled {
+				conns = append(conns, stall(t, p.base, room))
+			}
+			waitUntil(t, "stalled viewers connected", 30*time.Second, func() bool {
+				return metric(t, p.base, "barrage_sse_connections") == float64(healthyViewers+stalled)
+			})
 
-	// With one.
-	a, b := watch(t, p.base, "stalled", ""), watch(t, p.base, "stalled", "")
-	conn := stall(t, p.base, "stalled")
-	waitUntil(t, "three viewers connected", 30*time.Second, func() bool {
-		return metric(t, p.base, "barrage_sse_connections") >= 5
-	})
-	s = sendText(t, p.base, "stalled", barrages, 500, 8, long)
-	waitUntil(t, "the stalled viewer evicted", 90*time.Second, func() bool {
-		return metric(t, p.base, "barrage_sse_evictions_total") >= 1
-	})
-	s.wait()
-	accepted := s.ids()
-	waitReceived(t, a, len(accepted))
-	waitReceived(t, b, len(accepted))
-	checkSeenOnce(t, "first healthy viewer", a, accepted)
-	checkSeenOnce(t, "second healthy viewer", b, accepted)
-	stalledP99 := max(lagQuantile(a, 0.99), lagQuantile(b, 0.99))
+			// Send in rounds until every stalled viewer is evicted, and for two rounds at least.
+			accepted := map[string]bool{}
+			for round := 0; round < 2 || metric(t, p.base, "barrage_sse_evictions_total")-evictedBefore < float64(stalled); round++ {
+				if round == 12 {
+					t.Fatalf("%v of %d stalled viewers evicted after %d barrages", metric(t, p.base, "barrage_sse_evictions_total")-evictedBefore, stalled, len(accepted))
+				}
+				s := sendFrom(t, p.base, room, round*stallRound, stallRound, stallRate, 8, long)
+				s.wait()
+				for id := range s.ids() {
+					accepted[id] = true
+				}
+			}
+			for i, v := range healthy {
+				waitReceived(t, v, len(accepted))
+				checkSeenOnce(t, fmt.Sprintf("healthy viewer %d", i), v, accepted)
+			}
+			gaps[stalled] = largestGap(healthy)
 
-	// Its stream is released: the connection count drops and the server closed the socket.
-	base1.close()
-	base2.close()
-	waitUntil(t, "the evicted stream released", 30*time.Second, func() bool {
-		return metric(t, p.base, "barrage_sse_connections") == 2
-	})
-	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, err := io.Copy(io.Discard, conn); err != nil {
-		t.Fatalf("the evicted socket was not closed by the server: %v", err)
+			// The evicted are released: only the healthy are counted, and the server closed
+			// each stalled socket.
+			waitUntil(t, "the evicted streams released", 30*time.Second, func() bool {
+				return metric(t, p.base, "barrage_sse_connections") == healthyViewers
+			})
+			for _, c := range conns {
+				_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+				if _, err := io.Copy(io.Discard, c); err != nil {
+					t.Fatalf("an evicted socket was not closed by the server: %v", err)
+				}
+			}
+			heapAfter := metric(t, p.base, "go_memstats_heap_inuse_bytes")
+			// Loose on purpose: the collector runs when it likes. What the evicted held is
+			// counted above; this catches queues or sockets kept by the megabyte.
+			if heapAfter > heapBefore+64<<20 {
+				t.Errorf("heap in use grew from %.1f MiB to %.1f MiB across the eviction", heapBefore/(1<<20), heapAfter/(1<<20))
+			}
+			t.Logf("%d stalled: %d barrages to each of %d healthy viewers, largest gap between batches %v; heap in use %.1f MiB before the stalled viewers, %.1f MiB after their eviction",
+				stalled, len(accepted), healthyViewers, gaps[stalled], heapBefore/(1<<20), heapAfter/(1<<20))
+			for _, v := range healthy {
+				v.close()
+			}
+			waitUntil(t, "the healthy streams closed", 30*time.Second, func() bool {
+				return metric(t, p.base, "barrage_sse_connections") == 0
+			})
+		})
 	}
-	t.Logf("healthy viewers' p99 lag: %v without a stalled viewer, %v with one (ratio %.2f)",
-		calmP99, stalledP99, float64(stalledP99)/float64(max(calmP99, time.Millisecond)))
+	if len(gaps) < 3 {
+		return // a run of one phase, or one that failed
+	}
+	calm := max(gaps[0], time.Millisecond)
+	t.Logf("largest gap: %v with none stalled, %v with 1 (%.2f×), %v with 100 (%.2f×); targets within 2× of none and under 500ms",
+		gaps[0], gaps[1], float64(gaps[1])/float64(calm), gaps[100], float64(gaps[100])/float64(calm))
 }
