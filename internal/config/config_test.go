@@ -76,6 +76,9 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"unknown log level", RoleDev, map[string]string{"BARRAGE_LOG_LEVEL": "loud"}, "BARRAGE_LOG_LEVEL"},
 		{"no store writers", RoleProcessor, map[string]string{"BARRAGE_STORE_WRITERS": "0"}, "BARRAGE_STORE_WRITERS"},
 		{"unknown backoff", RoleDev, map[string]string{"BARRAGE_BACKOFF_POLICY": "random"}, "BARRAGE_BACKOFF_POLICY"},
+		{"bad oidc issuer", RoleProcessor, map[string]string{"BARRAGE_OIDC_AUDIENCE": "a", "BARRAGE_OIDC_ISSUER": "kubernetes"}, "BARRAGE_OIDC_ISSUER"},
+		{"plain-http jwks", RoleProcessor, map[string]string{"BARRAGE_OIDC_AUDIENCE": "a", "BARRAGE_OIDC_JWKS_URL": "http://kubernetes.default.svc/openid/v1/jwks"}, "BARRAGE_OIDC_JWKS_URL"},
+		{"oidc in dev mode", RoleDev, map[string]string{"BARRAGE_OIDC_AUDIENCE": "a"}, "BARRAGE_OIDC_AUDIENCE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,6 +88,43 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestParseOIDC(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want OIDC
+	}{
+		{name: "off by default", env: nil, want: OIDC{
+			Issuer: "https://kubernetes.default.svc", JWKSURL: "https://kubernetes.default.svc/openid/v1/jwks",
+			CAFile: ServiceAccountCA, TokenFile: ServiceAccountToken,
+		}},
+		{name: "on in a pod", env: map[string]string{"BARRAGE_OIDC_AUDIENCE": "serving.knative.dev/service/ns/p"}, want: OIDC{
+			Audience: "serving.knative.dev/service/ns/p",
+			Issuer:   "https://kubernetes.default.svc", JWKSURL: "https://kubernetes.default.svc/openid/v1/jwks",
+			CAFile: ServiceAccountCA, TokenFile: ServiceAccountToken,
+		}},
+		{name: "another issuer", env: map[string]string{
+			"BARRAGE_OIDC_AUDIENCE": "aud", "BARRAGE_OIDC_ISSUER": "https://oidc.eks.example/id/1",
+			"BARRAGE_OIDC_JWKS_URL": "https://127.0.0.1:6443/openid/v1/jwks",
+			"BARRAGE_OIDC_CA_FILE":  "/etc/ca.crt", "BARRAGE_OIDC_TOKEN_FILE": "/etc/token",
+		}, want: OIDC{
+			Audience: "aud", Issuer: "https://oidc.eks.example/id/1", JWKSURL: "https://127.0.0.1:6443/openid/v1/jwks",
+			CAFile: "/etc/ca.crt", TokenFile: "/etc/token",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(RoleProcessor, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Processor.OIDC != tt.want || c.Processor.OIDC.Enabled() != (tt.want.Audience != "") {
+				t.Fatalf("OIDC %+v, want %+v", c.Processor.OIDC, tt.want)
 			}
 		})
 	}
