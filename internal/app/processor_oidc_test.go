@@ -144,7 +144,7 @@ func TestProcessorRequiresTokens(t *testing.T) {
 	_ = os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: jwks.Certificate().Raw}), 0o600)
 	_ = os.WriteFile(tok, []byte("pod-token"), 0o600)
 	const aud = "serving.knative.dev/service/barrage/barrage-processor"
-	a, _ := startProcessorRole(t, dir, map[string]string{
+	a, logs := startProcessorRole(t, dir, map[string]string{
 		"BARRAGE_OIDC_AUDIENCE": aud, "BARRAGE_OIDC_JWKS_URL": jwks.URL + "/openid/v1/jwks",
 		"BARRAGE_OIDC_CA_FILE": ca, "BARRAGE_OIDC_TOKEN_FILE": tok,
 	})
@@ -175,6 +175,7 @@ func TestProcessorRequiresTokens(t *testing.T) {
 	if got := storedTexts(t, dir, "r"); !slices.Equal(got, []string{"source"}) {
 		t.Errorf("stored %q, want only the event with a valid token", got)
 	}
+	waitLog(t, logs, "sink requests need a token")
 }
 
 // TestProcessorOpenWithoutAudience: without BARRAGE_OIDC_AUDIENCE nothing changes.
@@ -197,5 +198,24 @@ func TestProcessorOIDCBadFiles(t *testing.T) {
 	_, err = Start(context.Background(), cfg, telemetry.NewLogger(io.Discard, "info", false, nil))
 	if err == nil || !strings.Contains(err.Error(), "BARRAGE_OIDC_") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Start: %v; want one line naming BARRAGE_OIDC_*", err)
+	}
+}
+
+// logText is what the role logged so far; startProcessorRole logs into a bytes.Buffer.
+func (s *syncWriter) logText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.(*bytes.Buffer).String()
+}
+
+// waitLog waits for the role to log want.
+func waitLog(t *testing.T, logs *syncWriter, want string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(logs.logText(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never logged %q:\n%s", want, logs.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

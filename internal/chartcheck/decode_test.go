@@ -187,6 +187,8 @@ func checkInvariants(t *testing.T, r rendered) {
 	for _, ks := range r.kafkaSources {
 		checkKafkaSource(t, ks, r.services["processor"].Name)
 	}
+	checkOIDC(t, r)
+	checkAdminToken(t, r)
 	checkTestPod(t, r)
 }
 
