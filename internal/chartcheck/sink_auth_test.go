@@ -1,6 +1,7 @@
 package chartcheck
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,7 +72,11 @@ func deref(s *string) string {
 func TestProcessorVisibility(t *testing.T) {
 	for _, env := range environments {
 		t.Run(env, func(t *testing.T) {
-			vals, err := mergeValues(valueFiles(env), nil)
+			files := valueFiles(env)
+			if env == "defaults" {
+				files = []string{filepath.Join(chartDir, "values.yaml")}
+			}
+			vals, err := mergeValues(files, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
