@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/barrage-live/barrage/internal/config"
 	"github.com/barrage-live/barrage/internal/deadletter"
@@ -32,14 +31,13 @@ func (a *App) startDeadLetter(cfg config.Config) error {
 	}
 	// Events in flight are answered in the drain before the producer they wait on closes.
 	a.onStop(phaseCloseProducers, "dead letter sink producer", func(context.Context) error { return sink.Close() })
-	addr, err := a.serve("deadletter", cfg.Host, cfg.Port, guardSink(cfg, sink.Handler()), sink.Ready, phaseStopAccepting)
+	// The same token check as the processor's: the source's token, for the sink's audience.
+	// /healthz, /readyz and /metrics stay outside it, for the kubelet and Prometheus.
+	h, err := a.sinkAuth(cfg.Processor.OIDC, sink.Handler())
+	if err != nil {
+		return err
+	}
+	addr, err := a.serve("deadletter", cfg.Host, cfg.Port, h, sink.Ready, phaseStopAccepting)
 	a.DeadLetter = addr
 	return err
-}
-
-// guardSink is the one place the sink's handler is wrapped before it serves: the
-// verification of the source's token (internal/sinkauth) goes here. /healthz, /readyz and
-// /metrics stay outside it, for the kubelet and Prometheus.
-func guardSink(_ config.Config, h http.Handler) http.Handler {
-	return h
 }

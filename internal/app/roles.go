@@ -19,6 +19,7 @@ import (
 	"github.com/barrage-live/barrage/internal/loadsender"
 	"github.com/barrage-live/barrage/internal/operator"
 	"github.com/barrage-live/barrage/internal/processor"
+	"github.com/barrage-live/barrage/internal/sinkauth"
 	"github.com/barrage-live/barrage/internal/store"
 	"github.com/barrage-live/barrage/internal/store/sqlite"
 	"github.com/barrage-live/barrage/static"
@@ -134,11 +135,43 @@ func (a *App) startProcessorWith(host string, port int, cfg config.Config, st st
 	p := processor.New(st, processor.Options{SensitiveWords: cfg.Processor.SensitiveWords, Tracing: a.tracing,
 		Writers: cfg.Processor.StoreWriters},
 		a.log.With("part", "processor"), hooks)
+	h, err := a.sinkAuth(cfg.Processor.OIDC, p.Handler())
+	if err != nil {
+		p.Close()
+		return err
+	}
 	// The listener and its requests go first, then the writers that serve them.
-	addr, err := a.serve("processor", host, port, p.Handler(), st.Ping, phaseStopProcessing)
+	addr, err := a.serve("processor", host, port, h, st.Ping, phaseStopProcessing)
 	a.onStop(phaseStopProcessing, "processor writers", func(context.Context) error { p.Close(); return nil })
 	a.Processor = addr
 	return err
+}
+
+// sinkAuth puts token verification in front of h when BARRAGE_OIDC_AUDIENCE is set. The
+// health and metrics routes stay outside it, for the kubelet. The keys are fetched on the
+// first event; a probe at start only logs whether they can be, so a JWKS outage shows in
+// the log at once without keeping the pod from starting.
+func (a *App) sinkAuth(o config.OIDC, h http.Handler) (http.Handler, error) {
+	if !o.Enabled() {
+		return h, nil
+	}
+	log := a.log.With("part", "sinkauth")
+	v, err := sinkauth.New(sinkauth.Options{
+		Audience: o.Audience, Issuer: o.Issuer, JWKSURL: o.JWKSURL, CAFile: o.CAFile, TokenFile: o.TokenFile,
+	}, log)
+	if err != nil {
+		return nil, fmt.Errorf("app: sink token check (BARRAGE_OIDC_*): %w", err)
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if n, err := v.Check(ctx); err != nil {
+			log.Error("the issuer's keys cannot be fetched yet; events get 503 until they can", "url", o.JWKSURL, "err", err)
+		} else {
+			log.Info("sink requests need a token", "audience", o.Audience, "issuer", o.Issuer, "keys", n)
+		}
+	}()
+	return v.Wrap(h), nil
 }
 
 // startDispatcher runs the consumer group; alone, it also serves health on PORT.

@@ -195,6 +195,8 @@ func checkInvariants(t *testing.T, r rendered) {
 		checkKafkaSource(t, ks, r.services["processor"].Name)
 	}
 	checkDeadLetterSink(t, r)
+	checkOIDC(t, r)
+	checkAdminToken(t, r)
 	checkTestPod(t, r)
 }
 

@@ -47,8 +47,9 @@ func TestValueCombinations(t *testing.T) {
 			"credentials.otsKeyId=id", "credentials.otsSecret=s",
 		}, check: func(t *testing.T, r rendered) {
 			wantKafkaSources(t, r, 0)
-			if len(r.secrets) != 1 || len(r.secrets[0].Data) != 5 {
-				t.Fatalf("secrets %v, want one with five keys", r.secrets)
+			// Five credentials and the generated operator token of the load sender.
+			if len(r.secrets) != 1 || len(r.secrets[0].Data) != 6 {
+				t.Fatalf("secrets %v, want one with six keys", r.secrets)
 			}
 			if r.secrets[0].Name != "barrage-credentials" {
 				t.Errorf("secret name %q", r.secrets[0].Name)

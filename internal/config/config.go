@@ -115,7 +115,26 @@ type Dispatch struct {
 type Processor struct {
 	SensitiveWords []string // BARRAGE_SENSITIVE_WORDS
 	StoreWriters   int      // BARRAGE_STORE_WRITERS: store writes at once
+	OIDC           OIDC
 }
+
+// OIDC is how the processor checks the tokens Knative Eventing sends to its sinks.
+type OIDC struct {
+	Audience  string // BARRAGE_OIDC_AUDIENCE: set, it turns verification on
+	Issuer    string // BARRAGE_OIDC_ISSUER
+	JWKSURL   string // BARRAGE_OIDC_JWKS_URL
+	CAFile    string // BARRAGE_OIDC_CA_FILE: CA of the JWKS server
+	TokenFile string // BARRAGE_OIDC_TOKEN_FILE: bearer token for the JWKS request
+}
+
+// Enabled reports whether sink requests must carry a token.
+func (o OIDC) Enabled() bool { return o.Audience != "" }
+
+// The pod's own service-account files, which a kube-apiserver's JWKS request needs.
+const (
+	ServiceAccountCA    = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+	ServiceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+)
 
 // HomePage holds the page's and the load sender's settings.
 type HomePage struct {
@@ -290,6 +309,13 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 	c.Processor = Processor{
 		SensitiveWords: p.list("BARRAGE_SENSITIVE_WORDS"),
 		StoreWriters:   p.int("BARRAGE_STORE_WRITERS", defaultStoreWriters(c.OTS), 1, 64),
+		OIDC: OIDC{
+			Audience:  p.str("BARRAGE_OIDC_AUDIENCE", ""),
+			Issuer:    p.urlOr("BARRAGE_OIDC_ISSUER", "https://kubernetes.default.svc"),
+			JWKSURL:   p.urlOr("BARRAGE_OIDC_JWKS_URL", "https://kubernetes.default.svc/openid/v1/jwks"),
+			CAFile:    p.str("BARRAGE_OIDC_CA_FILE", ServiceAccountCA),
+			TokenFile: p.str("BARRAGE_OIDC_TOKEN_FILE", ServiceAccountToken),
+		},
 	}
 	c.Operator = Operator{Token: p.token("BARRAGE_ADMIN_TOKEN")}
 	c.HomePage = HomePage{
@@ -387,6 +413,12 @@ func (c Config) Validate() error {
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return fmt.Errorf("config: BARRAGE_READ_TIMEOUT must be at least 100ms")
+	}
+	if o := c.Processor.OIDC; o.Enabled() && c.Role == RoleDev {
+		return fmt.Errorf("config: BARRAGE_OIDC_AUDIENCE is for the processor role; in dev mode the built-in dispatcher sends no token")
+	}
+	if u, err := url.Parse(c.Processor.OIDC.JWKSURL); c.Processor.OIDC.Enabled() && err == nil && u.Scheme != "https" {
+		return fmt.Errorf("config: BARRAGE_OIDC_JWKS_URL must be https, so the keys that decide who may write cannot be swapped on the way")
 	}
 	if c.Retention < time.Hour {
 		return fmt.Errorf("config: BARRAGE_RETENTION must be at least 1h")
@@ -589,4 +621,11 @@ func (p *parser) url(name string) string {
 		return ""
 	}
 	return v
+}
+
+func (p *parser) urlOr(name, def string) string {
+	if v := p.url(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -94,6 +94,9 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"zero max delay", RoleDev, map[string]string{"BARRAGE_RETRY_MAX_DELAY": "0s"}, "BARRAGE_RETRY_MAX_DELAY"},
 		{"max delay below interval", RoleDev, map[string]string{"BARRAGE_RETRY_MAX_DELAY": "1s", "BARRAGE_RETRY_INTERVAL": "2s"}, "BARRAGE_RETRY_MAX_DELAY"},
 		{"bad max delay", RoleDev, map[string]string{"BARRAGE_RETRY_MAX_DELAY": "forever"}, "BARRAGE_RETRY_MAX_DELAY"},
+		{"bad oidc issuer", RoleProcessor, map[string]string{"BARRAGE_OIDC_AUDIENCE": "a", "BARRAGE_OIDC_ISSUER": "kubernetes"}, "BARRAGE_OIDC_ISSUER"},
+		{"plain-http jwks", RoleProcessor, map[string]string{"BARRAGE_OIDC_AUDIENCE": "a", "BARRAGE_OIDC_JWKS_URL": "http://kubernetes.default.svc/openid/v1/jwks"}, "BARRAGE_OIDC_JWKS_URL"},
+		{"oidc in dev mode", RoleDev, map[string]string{"BARRAGE_OIDC_AUDIENCE": "a"}, "BARRAGE_OIDC_AUDIENCE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,13 +173,49 @@ func TestDeliveryOrdering(t *testing.T) {
 	}
 }
 
+func TestParseOIDC(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want OIDC
+	}{
+		{name: "off by default", env: nil, want: OIDC{
+			Issuer: "https://kubernetes.default.svc", JWKSURL: "https://kubernetes.default.svc/openid/v1/jwks",
+			CAFile: ServiceAccountCA, TokenFile: ServiceAccountToken,
+		}},
+		{name: "on in a pod", env: map[string]string{"BARRAGE_OIDC_AUDIENCE": "serving.knative.dev/service/ns/p"}, want: OIDC{
+			Audience: "serving.knative.dev/service/ns/p",
+			Issuer:   "https://kubernetes.default.svc", JWKSURL: "https://kubernetes.default.svc/openid/v1/jwks",
+			CAFile: ServiceAccountCA, TokenFile: ServiceAccountToken,
+		}},
+		{name: "another issuer", env: map[string]string{
+			"BARRAGE_OIDC_AUDIENCE": "aud", "BARRAGE_OIDC_ISSUER": "https://oidc.eks.example/id/1",
+			"BARRAGE_OIDC_JWKS_URL": "https://127.0.0.1:6443/openid/v1/jwks",
+			"BARRAGE_OIDC_CA_FILE":  "/etc/ca.crt", "BARRAGE_OIDC_TOKEN_FILE": "/etc/token",
+		}, want: OIDC{
+			Audience: "aud", Issuer: "https://oidc.eks.example/id/1", JWKSURL: "https://127.0.0.1:6443/openid/v1/jwks",
+			CAFile: "/etc/ca.crt", TokenFile: "/etc/token",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(RoleProcessor, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Processor.OIDC != tt.want || c.Processor.OIDC.Enabled() != (tt.want.Audience != "") {
+				t.Fatalf("OIDC %+v, want %+v", c.Processor.OIDC, tt.want)
+			}
+		})
+	}
+}
+
 func prefixStrings(ps []netip.Prefix) []string {
 	var out []string
 	for _, p := range ps {
 		out = append(out, p.String())
 	}
 	return out
-
 }
 
 func TestRetryMaxDelay(t *testing.T) {

@@ -81,6 +81,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-deadletter" (include "barrage.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The audience of the processor's OIDC tokens, as the KafkaSource asks the issuer for it. */}}
+{{- define "barrage.processorAudience" -}}
+{{- default (printf "serving.knative.dev/service/%s/%s" .Release.Namespace (include "barrage.serviceName" (dict "root" . "role" "processor"))) .Values.eventDriver.oidc.audience -}}
+{{- end -}}
+
+{{/* The audience of the chart's dead-letter sink: a plain Service announces none, so the chart names it by its address. */}}
+{{- define "barrage.deadLetterAudience" -}}
+{{- default (printf "http://%s.%s.svc.cluster.local" (include "barrage.deadLetterSinkName" .) .Release.Namespace) .Values.eventDriver.kafkaSource.deadLetterSink.audience -}}
+{{- end -}}
+
 {{- define "barrage.bootstrapServers" -}}
 {{- if .Values.kafka.bootstrapServers -}}
 {{- .Values.kafka.bootstrapServers -}}
@@ -98,7 +108,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/* "true" when the chart must create the credentials Secret from values. */}}
 {{- define "barrage.createSecret" -}}
 {{- $c := .Values.credentials -}}
-{{- if and (not $c.existingSecret) (or $c.otsKeyId $c.otsSecret $c.kafkaUser $c.kafkaPassword) -}}true{{- end -}}
+{{- if and (not $c.existingSecret) (or $c.otsKeyId $c.otsSecret $c.kafkaUser $c.kafkaPassword .Values.homepage.loadSender.enabled) -}}true{{- end -}}
 {{- end -}}
 
 {{/* barrage.onOff resolves an inherit/enabled/disabled switch against a boolean default. */}}
@@ -120,8 +130,16 @@ that names the value to fix.
 */}}
 {{- define "barrage.validate" -}}
 {{- $c := .Values.credentials -}}
-{{- if and $c.existingSecret (or $c.otsKeyId $c.otsSecret $c.kafkaUser $c.kafkaPassword) -}}
-{{- fail "credentials: existingSecret is set, so leave otsKeyId, otsSecret, kafkaUser and kafkaPassword empty (they would be ignored)" -}}
+{{- if and $c.existingSecret (or $c.otsKeyId $c.otsSecret $c.kafkaUser $c.kafkaPassword $c.adminToken) -}}
+{{- fail "credentials: existingSecret is set, so leave otsKeyId, otsSecret, kafkaUser, kafkaPassword and adminToken empty (they would be ignored)" -}}
+{{- end -}}
+{{- if .Values.eventDriver.oidc.enabled -}}
+{{- if ne .Values.eventDriver.type "kafkaSource" -}}
+{{- fail "eventDriver.oidc.enabled needs eventDriver.type=kafkaSource: the dispatcher sends no token, so the processor would refuse every event" -}}
+{{- end -}}
+{{- if hasSuffix "/v1alpha1" .Values.eventDriver.kafkaSource.apiVersion -}}
+{{- fail "eventDriver.oidc.enabled needs eventDriver.kafkaSource.apiVersion v1beta1 or v1: a v1alpha1 KafkaSource has no sink.audience, so it would send no token" -}}
+{{- end -}}
 {{- end -}}
 {{- if .Values.store.tablestore.endpoint -}}
 {{- if not .Values.store.tablestore.instanceName -}}

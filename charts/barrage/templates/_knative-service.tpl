@@ -13,6 +13,10 @@ metadata:
   name: {{ include "barrage.serviceName" (dict "root" $root "role" .role) }}
   labels:
     {{- include "barrage.labels" (dict "root" $root "component" .role) | nindent 4 }}
+    {{- if eq (get $v "visibility") "cluster-local" }}
+    {{- /* No external route: only callers inside the cluster reach it. */}}
+    networking.knative.dev/visibility: cluster-local
+    {{- end }}
   {{- $annotations := deepCopy $v.annotations }}
   {{- if eq $v.workloadClass "fc" }}
   {{- $_ := set $annotations "workload.serving.knative.aliyun.com/class" "fc" }}
