@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -24,7 +25,7 @@ func startDev(t *testing.T, dir string, extra map[string]string) *App {
 }
 
 // startDevLogged is startDev that also returns what the process logged.
-func startDevLogged(t *testing.T, dir string, extra map[string]string) (*App, *logBuffer) {
+func startDevLogged(t *testing.T, dir string, extra map[string]string) (*App, *syncWriter) {
 	t.Helper()
 	env := map[string]string{
 		"PORT": "0", "BARRAGE_PROCESSOR_PORT": "0", "BARRAGE_BROKER_ADDR": "127.0.0.1:0",
@@ -37,7 +38,7 @@ func startDevLogged(t *testing.T, dir string, extra map[string]string) (*App, *l
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &syncWriter{w: &bytes.Buffer{}}
 	log := telemetry.NewLogger(logs, "debug", false, cfg.Secrets())
 	a, err := Start(context.Background(), cfg, log)
 	if err != nil {

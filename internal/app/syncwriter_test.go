@@ -1,7 +1,7 @@
 package app
 
 import (
-	"bytes"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -18,20 +18,12 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// logBuffer keeps what concurrent loggers write, readable while they go on.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+// String is what was written so far, when the writer underneath can say.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if str, ok := s.w.(fmt.Stringer); ok {
+		return str.String()
+	}
+	return ""
 }
