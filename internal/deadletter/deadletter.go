@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/barrage-live/barrage/internal/kafka"
 )
 
 // Options configure the sink.
@@ -60,19 +62,14 @@ func New(opts Options, cfg *sarama.Config, log *slog.Logger, hooks Hooks) (*Sink
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
-	c := *cfg
-	c.Producer.Idempotent = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Producer.Return.Successes = true
-	c.Producer.Return.Errors = true
+	c := kafka.Durable(cfg)
 	c.Producer.Retry.Max = 3
 	c.Producer.Retry.Backoff = 250 * time.Millisecond
 	c.Producer.Timeout = 5 * time.Second
-	c.Net.MaxOpenRequests = 1 // required for idempotence
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("deadletter: producer settings: %w", err)
 	}
-	return &Sink{opts: opts, cfg: &c, log: log, hooks: hooks}, nil
+	return &Sink{opts: opts, cfg: c, log: log, hooks: hooks}, nil
 }
 
 // Handler serves POST / for CloudEvents. The lead's auth middleware wraps what this returns.

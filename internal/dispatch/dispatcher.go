@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/barrage-live/barrage/internal/kafka"
 	"github.com/barrage-live/barrage/internal/telemetry"
 )
 
@@ -61,7 +62,7 @@ type Dispatcher struct {
 
 // New builds a dispatcher. cfg carries the connection settings (SASL, TLS).
 func New(opts Options, cfg *sarama.Config, log *slog.Logger, hooks Hooks) (*Dispatcher, error) {
-	c := *cfg
+	c := *kafka.Durable(cfg)
 	c.Consumer.Offsets.AutoCommit.Enable = true
 	c.Consumer.Offsets.AutoCommit.Interval = time.Second
 	c.Consumer.Return.Errors = true
@@ -70,11 +71,6 @@ func New(opts Options, cfg *sarama.Config, log *slog.Logger, hooks Hooks) (*Disp
 	if opts.InitialOldest {
 		c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	}
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Producer.Return.Successes = true
-	c.Producer.Idempotent = true
-	c.Producer.Retry.Max = 5
-	c.Net.MaxOpenRequests = 1
 	if opts.Timeout <= 0 {
 		return nil, errors.New("dispatch: timeout must be positive")
 	}

@@ -64,6 +64,19 @@ func NewConfig(k config.Kafka, clientID string) (*sarama.Config, error) {
 	return c, nil
 }
 
+// Durable returns a copy of cfg for a producer that must neither lose nor repeat a record:
+// idempotent, acknowledged by every in-sync replica, with its successes reported.
+func Durable(cfg *sarama.Config) *sarama.Config {
+	c := *cfg
+	c.Producer.Idempotent = true
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	c.Producer.Retry.Max = 5
+	c.Net.MaxOpenRequests = 1 // required for idempotence
+	return &c
+}
+
 // tlsConfig trusts the system roots plus the CA bundle of BARRAGE_KAFKA_CA_FILE: a managed
 // Kafka's SSL endpoint may be signed by its vendor's own root, as Alibaba's is.
 func tlsConfig(k config.Kafka) (*tls.Config, error) {

@@ -46,17 +46,12 @@ var waitTimers = sync.Pool{New: func() any {
 
 // NewProducer connects to brokers. cfg comes from NewConfig.
 func NewProducer(brokers []string, topic string, cfg *sarama.Config) (*Producer, error) {
-	c := *cfg
-	c.Producer.Idempotent = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Producer.Return.Successes = true
-	c.Producer.Return.Errors = true
+	c := Durable(cfg)
 	c.Producer.Retry.Max = 3
 	c.Producer.Retry.Backoff = 100 * time.Millisecond
 	c.Producer.Timeout = 5 * time.Second
-	c.Net.MaxOpenRequests = 1      // required for idempotence
 	c.Producer.Flush.Frequency = 0 // send as soon as the one request in flight returns: load makes the batches
-	async, err := sarama.NewAsyncProducer(brokers, &c)
+	async, err := sarama.NewAsyncProducer(brokers, c)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: producer: %w: %w", ErrUnavailable, err)
 	}

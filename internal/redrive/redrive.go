@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/barrage-live/barrage/internal/kafka"
 )
 
 // Options bound one run.
@@ -63,15 +65,10 @@ func Run(ctx context.Context, opts Options, cfg *sarama.Config, out io.Writer) (
 	if opts.Progress <= 0 {
 		opts.Progress = time.Second
 	}
-	c := *cfg
+	c := *kafka.Durable(cfg)
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.Offsets.AutoCommit.Enable = false // committed after each batch is acknowledged
 	c.Consumer.Return.Errors = true
-	c.Producer.Idempotent = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Producer.Return.Successes = true
-	c.Producer.Retry.Max = 5
-	c.Net.MaxOpenRequests = 1
 
 	r := &run{opts: opts, start: time.Now(), done: map[int32]bool{}}
 	if opts.Max > 0 {
