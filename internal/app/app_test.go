@@ -34,13 +34,19 @@ func startDevLogged(t *testing.T, dir string, extra map[string]string) (*App, *s
 	for k, v := range extra {
 		env[k] = v
 	}
-	cfg, err := config.Parse(config.RoleDev, func(k string) string { return env[k] })
+	return startRole(t, config.RoleDev, env)
+}
+
+// startRole starts role in this process with env as its whole environment, and shuts it
+// down when the test ends; it also returns what the process logged.
+func startRole(t *testing.T, role config.Role, env map[string]string) (*App, *syncWriter) {
+	t.Helper()
+	cfg, err := config.Parse(role, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	log := telemetry.NewLogger(logs, "debug", false, cfg.Secrets())
-	a, err := Start(context.Background(), cfg, log)
+	a, err := Start(context.Background(), cfg, telemetry.NewLogger(logs, "debug", false, cfg.Secrets()))
 	if err != nil {
 		t.Fatal(err)
 	}

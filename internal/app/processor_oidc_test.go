@@ -35,23 +35,7 @@ func startProcessorRole(t *testing.T, dir string, extra map[string]string) (*App
 	for k, v := range extra {
 		env[k] = v
 	}
-	cfg, err := config.Parse(config.RoleProcessor, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncWriter{w: &bytes.Buffer{}}
-	a, err := Start(context.Background(), cfg, telemetry.NewLogger(logs, "debug", false, cfg.Secrets()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return a, logs
+	return startRole(t, config.RoleProcessor, env)
 }
 
 // postEvent sends one barrage as a KafkaSource would, with token as bearer when set.
@@ -214,19 +198,7 @@ func TestDeadLetterSinkRequiresTokens(t *testing.T) {
 	issuer := newTestIssuer(t, dir)
 	env := issuer.env(aud)
 	env["PORT"], env["KAFKA_SERVER"] = "0", broker.Addr()
-	cfg, err := config.Parse(config.RoleDeadLetter, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := Start(context.Background(), cfg, telemetry.NewLogger(io.Discard, "debug", false, cfg.Secrets()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-	})
+	a, _ := startRole(t, config.RoleDeadLetter, env)
 	base := "http://" + a.DeadLetter
 	wantStatus(t, "no token", postEvent(t, base, "/", "", "r", "flood"), 401)
 	wantStatus(t, "the processor's audience", postEvent(t, base, "/", issuer.mint(t, "serving.knative.dev/service/barrage/barrage-processor"), "r", "other"), 401)
