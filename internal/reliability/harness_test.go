@@ -282,7 +282,8 @@ type viewer struct {
 	done   chan struct{}
 }
 
-func watch(t *testing.T, base, room, lastEventID string) *viewer {
+// openStream opens room's stream, resuming after lastEventID when it is set; cancel ends it.
+func openStream(t *testing.T, base, room, lastEventID string) (*http.Response, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/rooms/"+room+"/stream", nil)
@@ -298,6 +299,12 @@ func watch(t *testing.T, base, room, lastEventID string) *viewer {
 		cancel()
 		t.Fatalf("stream: %s", resp.Status)
 	}
+	return resp, cancel
+}
+
+func watch(t *testing.T, base, room, lastEventID string) *viewer {
+	t.Helper()
+	resp, cancel := openStream(t, base, room, lastEventID)
 	v := &viewer{counts: map[string]int{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(v.done)

@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -28,18 +27,7 @@ type resumed struct {
 
 func resume(t *testing.T, base, room string, last store.Cursor) *resumed {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/rooms/"+room+"/stream", nil)
-	req.Header.Set("Last-Event-ID", string(last))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		cancel()
-		t.Fatalf("stream: %s", resp.Status)
-	}
+	resp, cancel := openStream(t, base, room, string(last))
 	r := &resumed{}
 	done := make(chan struct{})
 	go func() {
