@@ -127,6 +127,17 @@ func TestFarBehindGetsAGap(t *testing.T) {
 		return g != nil && len(after) > 0
 	})
 	waitFor(t, "every live barrage", func() bool { _, _, after := v.split(t); return len(after) == len(live) })
+	// Stats come once a second, so a fast run can finish before the first one.
+	waitFor(t, "a stats event", func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		for _, ev := range v.list {
+			if ev.Name == "stats" {
+				return true
+			}
+		}
+		return false
+	})
 
 	before, g, after := v.split(t)
 	if len(before) != 5000 {
