@@ -211,12 +211,40 @@ that names the value to fix.
   value: {{ .Values.kafka.topic | quote }}
 - name: BARRAGE_KAFKA_TLS
   value: {{ .Values.kafka.tls.enabled | quote }}
+{{- if include "barrage.kafkaCA" . }}
+- name: BARRAGE_KAFKA_CA_FILE
+  value: /etc/barrage/kafka-ca/ca.crt
+{{- end }}
 {{- if .Values.kafka.sasl.enabled }}
 - name: BARRAGE_KAFKA_SASL_MECHANISM
   value: {{ .Values.kafka.sasl.mechanism | quote }}
 {{ include "barrage.secretEnv" (dict "root" . "name" "KAFKA_USER" "key" .Values.credentials.keys.kafkaUser) }}
 {{ include "barrage.secretEnv" (dict "root" . "name" "KAFKA_PWD" "key" .Values.credentials.keys.kafkaPassword) }}
 {{- end }}
+{{- end -}}
+
+{{/*
+"true" when the Go roles that talk to Kafka trust kafka.tls.caSecret: only with TLS on, since
+they refuse a CA file without it (the KafkaSource decides for itself, see kafkasource.yaml).
+*/}}
+{{- define "barrage.kafkaCA" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret.name -}}true{{- end -}}
+{{- end -}}
+
+{{/* The CA Secret's key, mounted read-only as the file BARRAGE_KAFKA_CA_FILE names. */}}
+{{- define "barrage.kafkaCAMount" -}}
+- name: kafka-ca
+  mountPath: /etc/barrage/kafka-ca
+  readOnly: true
+{{- end -}}
+
+{{- define "barrage.kafkaCAVolume" -}}
+- name: kafka-ca
+  secret:
+    secretName: {{ .Values.kafka.tls.caSecret.name }}
+    items:
+      - key: {{ .Values.kafka.tls.caSecret.key }}
+        path: ca.crt
 {{- end -}}
 
 {{/* Env of the roles that read or write the store. */}}

@@ -1,7 +1,7 @@
 {{/*
 barrage.knativeService renders one role as a Knative Service. It takes
-(dict "root" $ "role" "homepage" "env" <role env YAML>). The workload class only adds
-annotations: fc on the Service and the revision, eci on the revision's pods.
+(dict "root" $ "role" "homepage" "env" <role env YAML> "kafka" <talks to Kafka>). The
+workload class only adds annotations: fc on the Service and the revision, eci on the revision's pods.
 */}}
 {{- define "barrage.knativeService" -}}
 {{- $root := .root -}}
@@ -99,13 +99,25 @@ spec:
             {{- toYaml $v.resources | nindent 12 }}
           securityContext:
             {{- include "barrage.containerSecurityContext" $root | nindent 12 }}
-          {{- if not $root.Values.store.tablestore.endpoint }}
+          {{- $data := not $root.Values.store.tablestore.endpoint }}
+          {{- $ca := and .kafka (include "barrage.kafkaCA" $root) }}
+          {{- if or $data $ca }}
           volumeMounts:
+            {{- if $data }}
             - name: data
               mountPath: /var/lib/barrage
+            {{- end }}
+            {{- if $ca }}
+            {{- include "barrage.kafkaCAMount" $root | nindent 12 }}
+            {{- end }}
       volumes:
+        {{- if $data }}
         # The embedded store: per pod, gone with it.
         - name: data
           emptyDir: {}
+        {{- end }}
+        {{- if $ca }}
+        {{- include "barrage.kafkaCAVolume" $root | nindent 8 }}
+        {{- end }}
           {{- end }}
 {{- end -}}
