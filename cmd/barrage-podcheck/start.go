@@ -229,6 +229,9 @@ func (c *check) checkUID(ctx context.Context, p pod) error {
 	if err != nil {
 		return err
 	}
+	if pid == "0" {
+		return fmt.Errorf("%s exited as it started (its log is below)", p.c.name)
+	}
 	status, err := os.ReadFile(filepath.Join("/proc", pid, "status"))
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.c.name, err)
