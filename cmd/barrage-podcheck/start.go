@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,18 +49,9 @@ func (c *check) secrets(eff map[string]any, si standIns, tls bool) (secrets, bro
 
 // start runs a container and remembers it for cleanup.
 func (c *check) start(ctx context.Context, args []string) error {
-	c.containers = append(c.containers, args[slicesIndex(args, "--name")+1])
+	c.containers = append(c.containers, args[slices.Index(args, "--name")+1])
 	_, err := c.pm.run(ctx, append([]string{"run"}, args...)...)
 	return err
-}
-
-func slicesIndex(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // startStore runs the Tablestore test server with the access key the pods' Secret holds.
