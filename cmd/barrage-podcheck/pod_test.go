@@ -183,3 +183,25 @@ func TestServiceURL(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyDirIsAWritableTmpfs: the pod's one writable place is its emptyDir, as a tmpfs
+// any pod user can write, on an otherwise read-only root.
+func TestEmptyDirIsAWritableTmpfs(t *testing.T) {
+	yes := true
+	spec := corev1.PodSpec{
+		Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+		Containers: []corev1.Container{{Name: "c", Image: "i", Args: []string{"processor"},
+			VolumeMounts:    []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/barrage"}},
+			SecurityContext: &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes}}},
+	}
+	c, err := podContainer(workload{kind: "ksvc", name: "p", spec: spec}, podContext{name: "p", dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(c.args, " ")
+	for _, want := range []string{"--read-only --read-only-tmpfs=false", "--mount type=tmpfs,destination=/var/lib/barrage,tmpfs-mode=1777", "i processor"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("args %q lack %q", joined, want)
+		}
+	}
+}
