@@ -72,8 +72,8 @@ func TestTracingFromSecret(t *testing.T) {
 		}
 	}
 	_, err := render(valueFiles("prod"), []string{"tracing.url=http://otel:4318/v1/traces", "tracing.secret.name=alibaba-tracing"})
-	if err == nil || !strings.Contains(err.Error(), "at '/tracing'") {
-		t.Errorf("tracing.url with tracing.secret.name: %v, want a schema error at /tracing", err)
+	if err == nil || !strings.Contains(err.Error(), "at '/tracing/secret/name': value must be ''") {
+		t.Errorf("tracing.url with tracing.secret.name: %v, want a schema error at /tracing/secret/name", err)
 	}
 	mustRender(t, valueFiles("prod"), []string{"tracing.url=http://otel:4318/v1/traces", "tracing.secret.key=url"})
 }
