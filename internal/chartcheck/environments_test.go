@@ -10,11 +10,11 @@ import (
 	"testing"
 )
 
-// generatedToken is the admin token the chart draws at random when none is given; the
-// golden files hold a placeholder for it, and for the checksums of the Secret holding it
-// (TestSecretChecksum checks those).
+// generatedToken matches what the chart draws at random: the admin token when none is
+// given, and the checksum salt. The golden files hold a placeholder for them, and for the
+// checksums of the Secret holding them (TestSecretChecksum checks those).
 var (
-	generatedToken = regexp.MustCompile(`(?m)^(  BARRAGE_ADMIN_TOKEN: )\S+$`)
+	generatedToken = regexp.MustCompile(`(?m)^(  BARRAGE_ADMIN_TOKEN: |  checksum-salt: )\S+$`)
 	secretChecksum = regexp.MustCompile(`(?m)^(\s+checksum/secret: )[0-9a-f]{64}$`)
 )
 

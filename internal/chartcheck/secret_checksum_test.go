@@ -32,6 +32,16 @@ func TestSecretChecksum(t *testing.T) {
 				t.Fatalf("%d Secrets", len(r.secrets))
 			}
 			want := dataChecksum(t, r.secrets[0])
+			// Pod specs are readable by more people than Secrets are: without the salt, the
+			// hash would let them test guesses at a weak password offline.
+			salted := r.secrets[0].DeepCopy()
+			if len(salted.Data["checksum-salt"]) < 32 {
+				t.Fatalf("checksum-salt %q, want 32 random characters", salted.Data["checksum-salt"])
+			}
+			delete(salted.Data, "checksum-salt")
+			if dataChecksum(t, salted) == want {
+				t.Fatal("the checksum does not cover the salt")
+			}
 			readers := podsReading(r, r.secrets[0].Name)
 			if len(readers) != 3 { // the HomePage, the processor, and the dispatcher or the sink
 				t.Fatalf("pods reading the Secret: %v", readers)

@@ -48,9 +48,9 @@ func TestValueCombinations(t *testing.T) {
 			"credentials.otsKeyId=id", "credentials.otsSecret=s",
 		}, check: func(t *testing.T, r rendered) {
 			wantKafkaSources(t, r, 0)
-			// Five credentials and the generated operator token of the load sender.
-			if len(r.secrets) != 1 || len(r.secrets[0].Data) != 6 {
-				t.Fatalf("secrets %v, want one with six keys", r.secrets)
+			// Five credentials, the generated operator token of the load sender and the checksum salt.
+			if len(r.secrets) != 1 || len(r.secrets[0].Data) != 7 {
+				t.Fatalf("secrets %v, want one with seven keys", r.secrets)
 			}
 			if r.secrets[0].Name != "barrage-credentials" {
 				t.Errorf("secret name %q", r.secrets[0].Name)

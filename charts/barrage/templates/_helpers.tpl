@@ -181,7 +181,10 @@ agree on the operator token drawn at random.
 {{- define "barrage.secretData" -}}
 {{- if not (hasKey $ "barrageSecretData") -}}
 {{- $c := .Values.credentials -}}
-{{- $d := dict -}}
+{{- /* What an earlier install generated is kept: an upgrade must not rotate it. */ -}}
+{{- $old := get (default dict (lookup "v1" "Secret" .Release.Namespace (include "barrage.secretName" .))) "data" | default dict -}}
+{{- /* A random salt the pods' checksum covers, so the hash in a pod spec cannot be used to guess a weak credential. */ -}}
+{{- $d := dict "checksum-salt" (default (randAlphaNum 32) (get $old "checksum-salt" | b64dec) | b64enc) -}}
 {{- if $c.otsKeyId }}{{ $_ := set $d $c.keys.otsKeyId ($c.otsKeyId | b64enc) }}{{ end -}}
 {{- if $c.otsSecret }}{{ $_ := set $d $c.keys.otsSecret ($c.otsSecret | b64enc) }}{{ end -}}
 {{- if $c.kafkaUser }}
@@ -192,9 +195,7 @@ agree on the operator token drawn at random.
 {{- if .Values.homepage.loadSender.enabled -}}
 {{- $token := $c.adminToken -}}
 {{- if not $token -}}
-{{- /* Keep the token an earlier install generated: an upgrade must not rotate it. */ -}}
-{{- $old := lookup "v1" "Secret" .Release.Namespace (include "barrage.secretName" .) -}}
-{{- $token = default (randAlphaNum 48) (get (default dict (get (default dict $old) "data")) $c.keys.adminToken | b64dec) -}}
+{{- $token = default (randAlphaNum 48) (get $old $c.keys.adminToken | b64dec) -}}
 {{- end -}}
 {{- $_ := set $d $c.keys.adminToken ($token | b64enc) -}}
 {{- end -}}
