@@ -53,9 +53,17 @@ its own (autoscaling.*, fc.*, eci.*, metrics.scrapeAnnotations).
 {{- with $all }}{{ toYaml . }}{{ end -}}
 {{- end -}}
 
-{{/* barrage.int renders a whole number as digits: YAML numbers arrive as float64, which prints 1000000 as 1e+06. */}}
+{{/*
+barrage.int renders a whole number as digits: YAML numbers arrive as float64, which prints
+1000000 as 1e+06. Anything else renders as given, so the API server still refuses it when the
+schema is skipped, rather than a silent 0.
+*/}}
 {{- define "barrage.int" -}}
+{{- if and (or (kindIs "float64" .) (kindIs "int64" .) (kindIs "int" .)) (eq (float64 .) (float64 (int64 .))) -}}
 {{- int64 . -}}
+{{- else -}}
+{{- . -}}
+{{- end -}}
 {{- end -}}
 
 {{/* barrage.number renders a number as the app parses it: whole ones as digits, others as decimals. */}}
