@@ -15,7 +15,7 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request) {
 		room = "default"
 	}
 	if err := barrage.ValidRoom(room); err != nil {
-		problem.Write(w, problem.Details{Status: http.StatusNotFound, Detail: "no such room: room names use letters, digits, '-' and '_'"})
+		problem.Write(w, problem.New(http.StatusNotFound, "noSuchRoom"))
 		return
 	}
 	d := views.RoomData{Room: room, LoadSender: s.opts.LoadSender, Version: s.opts.Version}
