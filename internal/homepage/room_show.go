@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/i18n"
 	"github.com/barrage-live/barrage/internal/problem"
 	"github.com/barrage-live/barrage/views"
 )
@@ -18,7 +19,7 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.New(http.StatusNotFound, "noSuchRoom"))
 		return
 	}
-	d := views.RoomData{Room: room, LoadSender: s.opts.LoadSender, Version: s.opts.Version}
+	d := views.RoomData{Room: room, LoadSender: s.opts.LoadSender, Version: s.opts.Version, Lang: i18n.FromRequest(r)}
 	recs, err := s.history.Latest(r.Context(), room, s.opts.RecentOnJoin)
 	if err != nil {
 		// The page still works: the live stream fills in once the store is back.
@@ -32,6 +33,7 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Accept-Language, Cookie")
 	if err := views.Room(d).Render(r.Context(), w); err != nil {
 		s.log.Warn("render room", "room", room, "err", err)
 	}

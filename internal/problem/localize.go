@@ -76,7 +76,11 @@ func fieldsDetail(errs []FieldError, lang i18n.Lang) string {
 		if i > 0 {
 			s += i18n.T(lang, "problem.fieldSep")
 		}
-		s += i18n.T(lang, "problem.fieldDetail", i18n.T(lang, "field."+e.Field), e.Reason)
+		name := e.Field // a field the request made up is named as it was sent
+		if i18n.Has(lang, "field."+e.Field) {
+			name = i18n.T(lang, "field."+e.Field)
+		}
+		s += i18n.T(lang, "problem.fieldDetail", name, e.Reason)
 	}
 	return s
 }
