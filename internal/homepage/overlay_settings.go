@@ -19,8 +19,8 @@ const maxOverlayQuery = 512
 var defaultOverlay = views.OverlaySettings{Lanes: 12, FontSize: 32, Speed: 1, Opacity: 1, Area: 0.75,
 	Modes: []string{"scroll", "top", "bottom"}}
 
-// overlayBounds are what each numeric setting may be; the page's own controls stay within them.
-var overlayBounds = struct{ lanesMax, sizeMin, sizeMax int }{lanesMax: 40, sizeMin: 12, sizeMax: 96}
+// overlaySettings names every parameter the overlay takes.
+var overlaySettings = []string{"lanes", "size", "speed", "opacity", "area", "modes"}
 
 // parseOverlay reads the overlay's settings from its query, or says what is wrong with
 // each parameter. Unknown parameters are refused, so a typo is not silently ignored.
@@ -41,6 +41,15 @@ func parseOverlay(rawQuery string) (views.OverlaySettings, *problem.Details) {
 	bad := func(field, key string, args ...any) {
 		errs = append(errs, problem.FieldError{Field: field, Key: key, Args: args})
 	}
+	// Each numeric setting with its bounds; the page's own controls stay within them.
+	wholes := map[string]struct {
+		dst    *int
+		lo, hi int
+	}{"lanes": {&s.Lanes, 1, 40}, "size": {&s.FontSize, 12, 96}}
+	reals := map[string]struct {
+		dst    *float64
+		lo, hi float64
+	}{"speed": {&s.Speed, 0.25, 4}, "opacity": {&s.Opacity, 0.1, 1}, "area": {&s.Area, 0.1, 1}}
 	names := make([]string, 0, len(q))
 	for name := range q {
 		names = append(names, name)
@@ -49,43 +58,27 @@ func parseOverlay(rawQuery string) (views.OverlaySettings, *problem.Details) {
 	slices.Sort(names)
 	for _, name := range names {
 		vs := q[name]
-		if len(vs) != 1 && isOverlaySetting(name) {
+		if len(vs) != 1 && slices.Contains(overlaySettings, name) {
 			bad(name, "repeated")
 			continue
 		}
 		v := vs[0]
-		switch name {
-		case "lanes":
-			if n, ok := wholeNumber(v, 1, overlayBounds.lanesMax); ok {
-				s.Lanes = n
+		whole, isWhole := wholes[name]
+		real, isReal := reals[name]
+		switch {
+		case isWhole:
+			if n, ok := wholeNumber(v, whole.lo, whole.hi); ok {
+				*whole.dst = n
 			} else {
-				bad(name, "wholeNumber", 1, overlayBounds.lanesMax)
+				bad(name, "wholeNumber", whole.lo, whole.hi)
 			}
-		case "size":
-			if n, ok := wholeNumber(v, overlayBounds.sizeMin, overlayBounds.sizeMax); ok {
-				s.FontSize = n
+		case isReal:
+			if f, ok := number(v, real.lo, real.hi); ok {
+				*real.dst = f
 			} else {
-				bad(name, "wholeNumber", overlayBounds.sizeMin, overlayBounds.sizeMax)
+				bad(name, "number", real.lo, real.hi)
 			}
-		case "speed":
-			if f, ok := number(v, 0.25, 4); ok {
-				s.Speed = f
-			} else {
-				bad(name, "number", 0.25, 4)
-			}
-		case "opacity":
-			if f, ok := number(v, 0.1, 1); ok {
-				s.Opacity = f
-			} else {
-				bad(name, "number", 0.1, 1)
-			}
-		case "area":
-			if f, ok := number(v, 0.1, 1); ok {
-				s.Area = f
-			} else {
-				bad(name, "number", 0.1, 1)
-			}
-		case "modes":
+		case name == "modes":
 			if m, ok := modes(v); ok {
 				s.Modes = m
 			} else {
@@ -104,14 +97,6 @@ func parseOverlay(rawQuery string) (views.OverlaySettings, *problem.Details) {
 		return s, &d
 	}
 	return s, nil
-}
-
-func isOverlaySetting(name string) bool {
-	switch name {
-	case "lanes", "size", "speed", "opacity", "area", "modes":
-		return true
-	}
-	return false
 }
 
 // wholeNumber parses a short decimal integer within [lo, hi]; "1e9" and "+3" are not one.
