@@ -101,7 +101,7 @@ func afterReload(t *testing.T, tab context.Context, expr string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, cancel := context.WithTimeout(tab, 2*time.Second)
-		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`!!(` + expr + `)`))
+		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`!!(`+expr+`)`))
 		cancel()
 		if err == nil && ok {
 			return

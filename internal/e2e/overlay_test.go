@@ -103,10 +103,17 @@ func TestOverlayIsTransparentOutsideBarrages(t *testing.T) {
 	  return els.length === 6 && els.every((e) => { const r = e.getBoundingClientRect(); return r.right < innerWidth - 20 && r.left > 0; });
 	})()`))
 	type rect struct{ Left, Top, Right, Bottom float64 }
-	rects := eval[[]rect](t, browser, `(() => {
-	  document.getAnimations().forEach((a) => a.pause());
-	  return [...document.querySelectorAll('[data-testid=danmaku]')].map((e) => { const r = e.getBoundingClientRect(); return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; });
+	// Each barrage is fixed where its animation has it, as a plain style, so that what the
+	// compositor paints and what layout reports are the same; two frames later it is drawn.
+	eval[bool](t, browser, `(() => {
+	  for (const a of document.getAnimations()) { a.pause(); a.commitStyles(); a.cancel(); }
+	  requestAnimationFrame(() => requestAnimationFrame(() => (window.__still = true)));
+	  return true;
 	})()`)
+	within(t, browser, 10*time.Second, waitFor(`window.__still === true`))
+	rects := eval[[]rect](t, browser, `[...document.querySelectorAll('[data-testid=danmaku]')].map((e) => {
+	  const r = e.getBoundingClientRect(); return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+	})`)
 	shot := within(t, browser, 10*time.Second, chromedp.CaptureScreenshot())
 	img, err := png.Decode(bytes.NewReader(shot))
 	if err != nil {
