@@ -32,10 +32,5 @@ func (s *Server) showOverlay(w http.ResponseWriter, r *http.Request) {
 	if len(recs) > 0 {
 		d.LastCursor = string(recs[len(recs)-1].Cursor)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Vary", "Accept-Language, Cookie")
-	if err := views.Overlay(d).Render(r.Context(), w); err != nil {
-		s.log.Warn("render overlay", "room", room, "err", err)
-	}
+	s.renderPage(w, r, room, views.Overlay(d))
 }

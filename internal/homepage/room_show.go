@@ -3,6 +3,8 @@ package homepage
 import (
 	"net/http"
 
+	"github.com/a-h/templ"
+
 	"github.com/barrage-live/barrage/internal/barrage"
 	"github.com/barrage-live/barrage/internal/i18n"
 	"github.com/barrage-live/barrage/internal/problem"
@@ -31,10 +33,15 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request) {
 	if len(recs) > 0 {
 		d.LastCursor = string(recs[len(recs)-1].Cursor)
 	}
+	s.renderPage(w, r, room, views.Room(d))
+}
+
+// renderPage writes a page in the reader's language, which the cookie or the header chose.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, room string, page templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Vary", "Accept-Language, Cookie")
-	if err := views.Room(d).Render(r.Context(), w); err != nil {
-		s.log.Warn("render room", "room", room, "err", err)
+	if err := page.Render(r.Context(), w); err != nil {
+		s.log.Warn("render page", "room", room, "path", r.URL.Path, "err", err)
 	}
 }
