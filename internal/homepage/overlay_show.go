@@ -20,10 +20,11 @@ func (s *Server) showOverlay(w http.ResponseWriter, r *http.Request) {
 	}
 	settings, bad := parseOverlay(r.URL.RawQuery)
 	if bad != nil {
-		s.refuse(w, *bad)
+		problem.Write(w, *bad) // not a send, so not counted with refused sends
 		return
 	}
-	d := views.OverlayData{Room: room, Settings: settings, Version: s.opts.Version, Lang: i18n.FromRequest(r)}
+	lang := i18n.FromRequest(r)
+	d := views.OverlayData{Room: room, Settings: settings, Version: s.opts.Version, Lang: lang}
 	recs, err := s.history.Latest(r.Context(), room, 1)
 	if err != nil {
 		// Without the store the stream starts from its live edge, which is just as good here.
@@ -32,5 +33,5 @@ func (s *Server) showOverlay(w http.ResponseWriter, r *http.Request) {
 	if len(recs) > 0 {
 		d.LastCursor = string(recs[len(recs)-1].Cursor)
 	}
-	s.renderPage(w, r, room, views.Overlay(d))
+	s.renderPage(w, r, room, lang, views.Overlay(d))
 }

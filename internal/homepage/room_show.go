@@ -21,7 +21,8 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.New(http.StatusNotFound, "noSuchRoom"))
 		return
 	}
-	d := views.RoomData{Room: room, LoadSender: s.opts.LoadSender, Version: s.opts.Version, Lang: i18n.FromRequest(r)}
+	lang := i18n.FromRequest(r)
+	d := views.RoomData{Room: room, LoadSender: s.opts.LoadSender, Version: s.opts.Version, Lang: lang}
 	recs, err := s.history.Latest(r.Context(), room, s.opts.RecentOnJoin)
 	if err != nil {
 		// The page still works: the live stream fills in once the store is back.
@@ -33,12 +34,13 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request) {
 	if len(recs) > 0 {
 		d.LastCursor = string(recs[len(recs)-1].Cursor)
 	}
-	s.renderPage(w, r, room, views.Room(d))
+	s.renderPage(w, r, room, lang, views.Room(d))
 }
 
 // renderPage writes a page in the reader's language, which the cookie or the header chose.
-func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, room string, page templ.Component) {
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, room string, lang i18n.Lang, page templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", string(lang))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Vary", "Accept-Language, Cookie")
 	if err := page.Render(r.Context(), w); err != nil {

@@ -36,6 +36,9 @@ func TestPageLanguage(t *testing.T) {
 				if res.StatusCode != http.StatusOK || !strings.Contains(body, tt.want) {
 					t.Errorf("%s: want %s in the page", res.Status, tt.want)
 				}
+				if lang := strings.TrimSuffix(strings.TrimPrefix(tt.want, `<html lang="`), `"`); res.Header.Get("Content-Language") != lang {
+					t.Errorf("Content-Language %q, want %q", res.Header.Get("Content-Language"), lang)
+				}
 				if res.Header.Get("Vary") != "Accept-Language, Cookie" {
 					t.Errorf("Vary %q", res.Header.Get("Vary"))
 				}
