@@ -59,7 +59,7 @@ export function wireLoad(section, room) {
     f('load-rate').textContent = String(Math.round(p.rate));
     f('load-left').textContent = p.remainingSeconds.toFixed(1);
     bar.value = p.done ? 1 : Math.min(1, p.elapsedSeconds / p.durationSeconds);
-    f('load-status').textContent = t(p.done ? (p.cancelled ? 'load.cancelled' : 'load.done') : 'load.running');
+    f('load-status').textContent = p.done ? (p.cancelled ? t('load.cancelled') : t('load.done')) : t('load.running');
     if (p.lastFailure) fail(t('load.someFailed', p.lastFailure));
     section.dataset.run = p.id;
     if (p.done) {
