@@ -14,7 +14,7 @@ import (
 // renderEnv renders an environment of the real chart with the given overrides.
 func renderEnv(t *testing.T, env string, set ...string) []workload {
 	t.Helper()
-	dir := "../../charts/barrage"
+	dir := "../../../charts/barrage"
 	ch, err := loader.Load(dir)
 	if err != nil {
 		t.Fatal(err)

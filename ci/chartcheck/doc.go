@@ -2,5 +2,5 @@
 // it: helm's own lint and render, Knative Serving's own defaulting and validation for the
 // Knative Services, and a strict decode of the KafkaSource against its v1beta1 fields.
 //
-// Run `go test ./internal/chartcheck -update` to rewrite the golden manifests.
+// Run `(cd ci/chartcheck && go test . -update)` to rewrite the golden manifests.
 package chartcheck

@@ -64,10 +64,10 @@ func golden(t *testing.T, env string, docs []doc) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./internal/chartcheck -update to create it)", err)
+		t.Fatalf("%v (run go test . -update in ci/chartcheck to create it)", err)
 	}
 	if !bytes.Equal(got.Bytes(), want) {
-		t.Errorf("%s differs from the rendered chart; review the change and run go test ./internal/chartcheck -update\n%s",
+		t.Errorf("%s differs from the rendered chart; review the change and run go test . -update in ci/chartcheck\n%s",
 			path, firstDifference(string(want), got.String()))
 	}
 }

@@ -1,4 +1,4 @@
-// Command barrage-podcheck runs the pods the Helm chart renders for an environment as podman
+// Command podcheck runs the pods the Helm chart renders for an environment as podman
 // containers, each with its pod's exact env, args, ports, user, read-only root and volumes,
 // on one network, with what a cluster would add supplied in its place (cluster.go). It then
 // checks every probe, a barrage's way from the HomePage through the processor to the live
