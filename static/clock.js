@@ -7,6 +7,11 @@ export class Clock {
   now() {
     return (this.pausedAt || performance.now()) - this.pausedTotal;
   }
+  // timeline turns a time on this clock into the document timeline's, which runs on while
+  // paused.
+  timeline(t) {
+    return t + this.pausedTotal;
+  }
   get paused() {
     return this.pausedAt !== 0;
   }

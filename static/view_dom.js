@@ -57,9 +57,15 @@ export class DomView {
           ? [{ opacity: 1 }, { opacity: 1 }]
           : [{ transform: `translateX(${item.from}px)` }, { transform: `translateX(${item.to}px)` }];
       const anim = el.animate(frames, { duration: item.duration, easing: 'linear' });
-      // Started when placed, on the shared clock, so the lanes' sums hold.
-      anim.currentTime = Math.max(0, this.clock.now() - item.start);
-      if (this.clock.paused) anim.pause();
+      // Started when placed, on the shared clock, so the lanes' sums hold. A start time, not a
+      // current time: a current time is held until the animation is ready, so a long task
+      // between here and the next frame would start it late and let the next one catch up.
+      if (this.clock.paused) {
+        anim.pause();
+        anim.currentTime = Math.max(0, this.clock.now() - item.start);
+      } else {
+        anim.startTime = this.clock.timeline(item.start);
+      }
       this.anims.set(anim, item.start);
       this.byId.set(item.b.id, el);
       anim.onfinish = () => {
@@ -86,8 +92,9 @@ export class DomView {
     }
   }
 
+  // resume puts every animation back on the shared clock, for the same reason as flush.
   resume() {
-    for (const a of this.anims.keys()) a.play();
+    for (const [a, start] of this.anims) a.startTime = this.clock.timeline(start);
   }
 
   clear() {

@@ -91,3 +91,35 @@ func TestPauseHoldsBarragesInPlace(t *testing.T) {
 		waitFor(`document.querySelector('[data-testid=danmaku-layer]').hidden && document.querySelectorAll('[data-testid=danmaku]').length === 0`),
 	))
 }
+
+// TestDomViewStartsOnTheSharedClockAfterALongTask: a barrage's animation runs on the clock the
+// lanes plan with, even when the main thread is busy between placing it and the next frame; a
+// late start would let the next barrage in its row catch up with it.
+func TestDomViewStartsOnTheSharedClockAfterALongTask(t *testing.T) {
+	base := startProgram(t, nil)
+	browser := newBrowser(t)
+	openRoom(t, browser, base+"/rooms/e2e-long-task")
+	const check = `(async () => {
+		const src = document.querySelector('script[type=module]').src;
+		const { DomView } = await import(new URL('view_dom.js', src));
+		const { Clock } = await import(new URL('clock.js', src));
+		const layer = document.createElement('div');
+		document.body.append(layer);
+		const clock = new Clock();
+		const view = new DomView(layer, clock);
+		const start = clock.now();
+		view.add({ b: { id: 'long-task', text: 'long task', mode: 'scroll', color: '#fff' }, own: false,
+			mode: 'scroll', duration: 10000, from: 1000, to: -100, start, y: 0, font: '24px sans-serif' });
+		view.flush();
+		for (const busy = performance.now(); performance.now() - busy < 300;) {}
+		await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+		const anim = layer.firstChild.getAnimations()[0];
+		const lag = (document.timeline.currentTime - clock.timeline(start)) - anim.currentTime;
+		layer.remove();
+		return lag;
+	})()`
+	lag := within(t, browser, 10*time.Second, chromedp.Evaluate[float64](check, chromedp.EvalAwaitPromise))
+	if lag < -1 || lag > 1 {
+		t.Fatalf("after a 300 ms task the animation is %.1f ms behind the shared clock, want none", lag)
+	}
+}
