@@ -254,8 +254,12 @@ func (h *Hub) take(f *feed, shards []*shard, t *turns) bool {
 		h.publish(f, s, chunk, at, still(haveAhead, at))
 		owed = owed[h.opts.BatchLimit:]
 	}
-	if published {
+	switch {
+	case published:
 		h.publish(f, s, append(slices.Clip(owed), owedAhead...), target, aheadRecs)
+	case !have.Equal(target):
+		// What was shown early has settled: shorter ids, before the next barrage comes.
+		s.group.Publish(stream.Moved(target, aheadRecs))
 	}
 	// Drop what every shard has had.
 	least := s.group.Cursor()

@@ -209,6 +209,8 @@ that names the value to fix.
   value: {{ include "barrage.bootstrapServers" . | quote }}
 - name: KAFKA_TOPIC
   value: {{ .Values.kafka.topic | quote }}
+- name: BARRAGE_NOTICE_TOPIC
+  value: {{ .Values.kafka.noticeTopic | quote }}
 - name: BARRAGE_KAFKA_TLS
   value: {{ .Values.kafka.tls.enabled | quote }}
 {{- if .Values.kafka.sasl.enabled }}

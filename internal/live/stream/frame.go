@@ -78,6 +78,13 @@ func Step(recs []store.Record, pos Position, ahead []store.Record) (*Frame, erro
 	return f, nil
 }
 
+// Moved is the event that only moves a group to pos, showing nothing: the store settled
+// what it was shown early. It is an id and no data, which a browser's EventSource takes as
+// its Last-Event-ID without dispatching an event.
+func Moved(pos Position, ahead []store.Record) *Frame {
+	return &Frame{recs: []store.Record{}, pos: pos, ahead: ahead, head: idLine(nil, pos), wire: []byte("\n")}
+}
+
 func body(recs []store.Record) (*Frame, error) {
 	data, err := json.Marshal(recs)
 	if err != nil {
