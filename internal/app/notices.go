@@ -82,7 +82,9 @@ func (a *App) followNotices(cfg config.Config, hub *live.Hub) error {
 	go func() {
 		defer close(done)
 		kafka.FollowNotices(ctx, cfg.Kafka.Brokers, cfg.Kafka.NoticeTopic, kcfg, a.log.With("part", "notices"),
-			kafka.FollowHooks{Received: m.NoticesReceived.Inc, Bad: m.NoticesRefused.Inc},
+			kafka.FollowHooks{Received: m.NoticesReceived.Inc, Bad: m.NoticesRefused.Inc, Up: func(up bool) {
+				m.NoticesUp.Set(map[bool]float64{true: 1}[up])
+			}},
 			func(n kafka.Notice) { hub.Notice(n.Room, n.Records) })
 	}()
 	a.onStop(phaseStopAccepting, "notice follower", func(context.Context) error {

@@ -72,10 +72,17 @@ type NoticeProducer struct {
 	topic string
 	hooks NoticeHooks
 	done  sync.WaitGroup
+	// queue holds notices for the producer's input, which takes one only when its loop is
+	// ready: a full queue drops the notice rather than wait.
+	queue  chan *sarama.ProducerMessage
+	handed chan struct{}
 
 	mu     sync.RWMutex // held for reading while a notice goes in, for writing by Close
 	closed bool
 }
+
+// noticeQueue is how many notices may wait for the producer.
+const noticeQueue = 1024
 
 // NewNoticeProducer connects to brokers. cfg comes from NewConfig.
 func NewNoticeProducer(brokers []string, topic string, cfg *sarama.Config, hooks NoticeHooks) (*NoticeProducer, error) {
@@ -87,12 +94,18 @@ func NewNoticeProducer(brokers []string, topic string, cfg *sarama.Config, hooks
 	c.Producer.Return.Successes = true
 	c.Producer.Return.Errors = true
 	c.Producer.Flush.Frequency = 0
-	c.ChannelBufferSize = 1024
 	async, err := sarama.NewAsyncProducer(brokers, &c)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: notice producer: %w: %w", ErrUnavailable, err)
 	}
-	p := &NoticeProducer{async: async, topic: topic, hooks: hooks}
+	p := &NoticeProducer{async: async, topic: topic, hooks: hooks,
+		queue: make(chan *sarama.ProducerMessage, noticeQueue), handed: make(chan struct{})}
+	go func() {
+		defer close(p.handed)
+		for m := range p.queue {
+			async.Input() <- m
+		}
+	}()
 	p.done.Add(2)
 	go func() {
 		defer p.done.Done()
@@ -121,7 +134,7 @@ func (p *NoticeProducer) Notice(room string, recs []store.Record) {
 		defer p.mu.RUnlock()
 		if !p.closed {
 			select {
-			case p.async.Input() <- &sarama.ProducerMessage{Topic: p.topic, Key: sarama.StringEncoder(room), Value: sarama.ByteEncoder(value)}:
+			case p.queue <- &sarama.ProducerMessage{Topic: p.topic, Key: sarama.StringEncoder(room), Value: sarama.ByteEncoder(value)}:
 				return
 			default: // Kafka is slower than the writes: the poll will do
 			}
@@ -141,6 +154,8 @@ func (p *NoticeProducer) Close() error {
 	if already {
 		return nil
 	}
+	close(p.queue)
+	<-p.handed
 	p.async.AsyncClose()
 	p.done.Wait()
 	return nil

@@ -46,6 +46,7 @@ type Metrics struct {
 	NoticesFailed   prometheus.Counter
 	NoticesReceived prometheus.Counter
 	NoticesRefused  prometheus.Counter
+	NoticesUp       prometheus.Gauge
 	NoticesMissed   prometheus.Counter     // records a store read found that no notice had shown
 	StoreReads      *prometheus.CounterVec // live feeds' store reads, by reason
 }
@@ -82,6 +83,7 @@ func NewMetrics() *Metrics {
 		NoticesFailed:   f.counter("barrage_notices_failed_total", "Notices dropped unsent; the write they follow stands, and feeds find its barrages by store read."),
 		NoticesReceived: f.counter("barrage_notices_consumed_total", "Notices a HomePage read from the notice topic."),
 		NoticesRefused:  f.counter("barrage_notices_refused_total", "Records on the notice topic that were not a notice the processor could have sent."),
+		NoticesUp:       f.gauge("barrage_notices_following", "1 while the HomePage reads every partition of the notice topic, else 0."),
 		NoticesMissed: f.counter("barrage_notices_lost_total",
 			"Barrages a feed's store read found that no notice had shown: notices lost, late, over a room's early limit, or the topic down."),
 		StoreReads: f.counterVec("barrage_live_store_reads_total", "Store reads of the live feeds, by reason: poll, notice, join or replay.", "reason"),
