@@ -128,10 +128,13 @@ func (h *Hub) run(f *feed) {
 		case <-poll.C:
 			start(true, "poll")
 		case recs := <-f.notices:
-			if h.showEarly(f, &t, recs) {
+			took, held := h.showEarly(f, &t, recs)
+			if took {
 				start(false, "")
 			}
-			t.arm(h.opts.SettleDelay + settleMargin)
+			if took || held {
+				t.arm(h.opts.SettleDelay + settleMargin)
+			}
 		case <-t.settle.C:
 			t.armed = false
 			start(true, "notice")
@@ -167,28 +170,32 @@ func (h *Hub) run(f *feed) {
 
 // showEarly takes the records of a notice that are neither settled nor shown yet, up to
 // what a position holds past its cursor; the rest wait for the store. It says whether it
-// took any.
-func (h *Hub) showEarly(f *feed, t *turns, recs []store.Record) bool {
+// took any, and whether any it left wait for the store.
+func (h *Hub) showEarly(f *feed, t *turns, recs []store.Record) (took, held bool) {
 	settled := *f.read.Load()
 	now := time.Now()
-	var took []store.Record
+	var shown []store.Record
 	for _, r := range recs {
 		i, found := slices.BinarySearchFunc(t.ahead, r.Cursor, byCursor)
-		if r.Cursor <= settled || found || len(t.ahead) >= stream.MaxAhead {
-			continue
+		switch {
+		case r.Cursor <= settled || found: // a repeat, or late: the store has it shown
+		case len(t.ahead) >= stream.MaxAhead:
+			held = true
+		default:
+			t.ahead = slices.Insert(t.ahead, i, early{rec: r, at: now})
+			shown = append(shown, r)
 		}
-		t.ahead = slices.Insert(t.ahead, i, early{rec: r, at: now})
-		took = append(took, r)
 	}
-	if len(took) == 0 {
-		return false
+	if len(shown) == 0 {
+		return false, held
 	}
-	h.traceResult(f.room, took)
+	took = true
+	h.traceResult(f.room, shown)
 	for i := range t.ahead {
 		t.ahead[i].rec.TraceParent = ""
 	}
-	f.delivered.Add(int64(len(took)))
-	return true
+	f.delivered.Add(int64(len(shown)))
+	return took, held
 }
 
 func byCursor(e early, c store.Cursor) int { return strings.Compare(string(e.rec.Cursor), string(c)) }
