@@ -10,7 +10,7 @@ import (
 )
 
 // TestKafkaCAReachesEveryKafkaClient renders kafka.tls.caSecret on and off: every pod that
-// talks to Kafka (it has KAFKA_SERVER) mounts the one CA Secret read-only and names the file
+// talks to Kafka (it has KAFKA_SERVER; the processor sends its stored notices) mounts the one CA Secret read-only and names the file
 // in BARRAGE_KAFKA_CA_FILE, the KafkaSource reads the same Secret, and nothing else does.
 func TestKafkaCAReachesEveryKafkaClient(t *testing.T) {
 	tests := []struct {
@@ -22,18 +22,18 @@ func TestKafkaCAReachesEveryKafkaClient(t *testing.T) {
 		source  bool     // the KafkaSource's caCert names it
 	}{
 		{name: "kafkaSource with a CA", env: "prod", set: []string{"kafka.tls.caSecret.name=kafka-ca"},
-			clients: []string{"deployment/barrage-deadletter", "ksvc/homepage"}, key: "ca.crt", source: true},
+			clients: []string{"deployment/barrage-deadletter", "ksvc/homepage", "ksvc/processor"}, key: "ca.crt", source: true},
 		{name: "dispatcher with a CA under Alibaba's key name", env: "prod", set: []string{
 			"kafka.tls.caSecret.name=kafka-ca", "kafka.tls.caSecret.key=ca-cert", "eventDriver.type=dispatcher",
-		}, clients: []string{"deployment/barrage-dispatcher", "ksvc/homepage"}, key: "ca-cert"},
+		}, clients: []string{"deployment/barrage-dispatcher", "ksvc/homepage", "ksvc/processor"}, key: "ca-cert"},
 		{name: "TLS without a CA", env: "prod",
-			clients: []string{"deployment/barrage-deadletter", "ksvc/homepage"}},
+			clients: []string{"deployment/barrage-deadletter", "ksvc/homepage", "ksvc/processor"}},
 		{name: "a CA without TLS is only the source's", env: "staging", set: []string{
 			"kafka.tls.caSecret.name=kafka-ca", "eventDriver.kafkaSource.tls=enabled",
-		}, clients: []string{"deployment/barrage-deadletter", "ksvc/homepage"}, source: true},
+		}, clients: []string{"deployment/barrage-deadletter", "ksvc/homepage", "ksvc/processor"}, source: true},
 		{name: "defaults", env: "defaults",
-			clients: []string{"deployment/barrage-deadletter", "ksvc/homepage"}},
-		{name: "dev", env: "dev", clients: []string{"deployment/barrage-dispatcher", "ksvc/homepage"}},
+			clients: []string{"deployment/barrage-deadletter", "ksvc/homepage", "ksvc/processor"}},
+		{name: "dev", env: "dev", clients: []string{"deployment/barrage-dispatcher", "ksvc/homepage", "ksvc/processor"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

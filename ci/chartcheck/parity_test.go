@@ -79,6 +79,7 @@ var valueTable = []valueRow{
 	{path: "store.retention", role: "processor", env: "BARRAGE_RETENTION", probes: durationForms},
 	{path: "kafka.bootstrapServers", role: "homepage", env: "KAFKA_SERVER", probes: []any{"k1:9092,k2:9092"}},
 	{path: "kafka.topic", role: "homepage", env: "KAFKA_TOPIC"},
+	{path: "kafka.noticeTopic", role: "processor", env: "BARRAGE_NOTICE_TOPIC", probes: []any{"barrage-stored", "barrage-info"}},
 	{path: "kafka.sasl.enabled", role: "homepage", env: "BARRAGE_KAFKA_SASL_MECHANISM", base: sasl},
 	{path: "kafka.sasl.mechanism", role: "homepage", env: "BARRAGE_KAFKA_SASL_MECHANISM", base: sasl,
 		probes: []any{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI"}},

@@ -107,7 +107,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	case config.RoleBroker:
 		err = a.startBroker(cfg, true)
 	case config.RoleProcessor:
-		err = a.startProcessor(ctx, cfg, nil)
+		err = a.startProcessor(ctx, cfg)
 	case config.RoleDispatcher:
 		err = a.startDispatcher(ctx, cfg, true)
 	case config.RoleHomePage:

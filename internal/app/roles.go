@@ -40,13 +40,12 @@ func (a *App) startDev(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	hub, err := a.startHomePageWith(ctx, cfg, st)
-	if err != nil {
+	if _, err := a.startHomePageWith(ctx, cfg, st); err != nil {
 		return err
 	}
 	procCfg := cfg
 	procCfg.Port = cfg.DevPorts.Processor
-	if err := a.startProcessorWith(cfg.Host, procCfg.Port, cfg, st, hub); err != nil {
+	if err := a.startProcessorWith(cfg.Host, procCfg.Port, cfg, st); err != nil {
 		return err
 	}
 	cfg.Dispatch.Sink = "http://" + a.Processor + "/"
@@ -59,7 +58,7 @@ func (a *App) startBroker(cfg config.Config, alone bool) error {
 		Addr:       cfg.Broker.Addr,
 		DataDir:    filepath.Join(cfg.DataDir, "kafka"),
 		Partitions: cfg.Broker.Partitions,
-		Topics:     []string{cfg.Kafka.Topic, cfg.Dispatch.DeadLetterTopic},
+		Topics:     []string{cfg.Kafka.Topic, cfg.Dispatch.DeadLetterTopic, cfg.Kafka.NoticeTopic},
 	}
 	// As a stand-in for a managed Kafka, the broker asks for what its clients are given.
 	if cfg.Broker.TLSCert != "" {
@@ -100,40 +99,38 @@ func (a *App) openStore(ctx context.Context, cfg config.Config) (store.Store, er
 	return st, nil
 }
 
-func (a *App) startProcessor(ctx context.Context, cfg config.Config, hub *live.Hub) error {
+func (a *App) startProcessor(ctx context.Context, cfg config.Config) error {
 	st, err := a.openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	return a.startProcessorWith(cfg.Host, cfg.Port, cfg, st, hub)
+	return a.startProcessorWith(cfg.Host, cfg.Port, cfg, st)
 }
 
-// startProcessorWith serves the CloudEvents receiver; hub, when in the same process, is
-// woken after each write so viewers do not wait for a poll.
-func (a *App) startProcessorWith(host string, port int, cfg config.Config, st store.Store, hub *live.Hub) error {
+// startProcessorWith serves the CloudEvents receiver. After each write it sends a notice
+// per room to the notice topic, which every HomePage follows, in dev mode too.
+func (a *App) startProcessorWith(host string, port int, cfg config.Config, st store.Store) error {
 	m := a.metrics
+	notices, err := a.startNotices(cfg)
+	if err != nil {
+		return err
+	}
 	hooks := processor.Hooks{
 		Stored: func(bs []barrage.Barrage) {
 			m.Processed.Add(float64(len(bs)))
 			m.StoreBatch.Observe(float64(len(bs)))
-			if hub == nil {
-				return
-			}
-			seen := map[string]bool{}
-			for _, b := range bs {
-				if !seen[b.Room] {
-					seen[b.Room] = true
-					hub.Notify(b.Room)
-				}
-			}
 		},
 		New:        func(n int) { m.Stored.Add(float64(n)) },
 		Duplicates: func(n int) { m.Duplicates.Add(float64(n)) },
 		Rejected:   func(string) { m.EventsRejected.Inc() },
 		Failed:     func(error) { m.StoreErrors.Inc() },
 	}
-	p := processor.New(st, processor.Options{SensitiveWords: cfg.Processor.SensitiveWords, Tracing: a.tracing,
-		Writers: cfg.Processor.StoreWriters},
+	opts := processor.Options{SensitiveWords: cfg.Processor.SensitiveWords, Tracing: a.tracing,
+		Writers: cfg.Processor.StoreWriters}
+	if notices != nil {
+		opts.Notices = notices
+	}
+	p := processor.New(st, opts,
 		a.log.With("part", "processor"), hooks)
 	h, err := a.sinkAuth(cfg.Processor.OIDC, p.Handler())
 	if err != nil {
@@ -251,7 +248,8 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 	a.onStop(phaseCloseProducers, "homepage producer", func(context.Context) error { return prod.Close() })
 	m := a.metrics
 	hub := live.New(st, live.Options{
-		PollInterval: cfg.HomePage.PollInterval, MaxPerRoom: cfg.HomePage.ViewersPerRoom, MaxRooms: cfg.HomePage.MaxRooms,
+		PollInterval: cfg.HomePage.PollInterval, SettleDelay: settleDelay(st),
+		MaxPerRoom: cfg.HomePage.ViewersPerRoom, MaxRooms: cfg.HomePage.MaxRooms,
 		WriteTimeout: cfg.HomePage.StreamWriteTimeout, Tracing: a.tracing,
 	},
 		a.log.With("part", "live"), live.Hooks{
@@ -264,7 +262,12 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 			},
 			Connected: func(_ string, delta int) { m.Connections.Add(float64(delta)) },
 			Evicted:   func(string) { m.Evictions.Inc() },
+			Read:      func(reason string) { m.StoreReads.WithLabelValues(reason).Inc() },
+			Unnoticed: func(_ string, n int) { m.NoticesMissed.Add(float64(n)) },
 		})
+	if err := a.followNotices(cfg, hub); err != nil {
+		return nil, err
+	}
 	clientAddr := homepage.ClientAddr{
 		Header:         cfg.HomePage.ClientIPHeader,
 		TrustedProxies: cfg.HomePage.TrustedProxies,

@@ -85,6 +85,7 @@ func TestDevShutdownOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"stop accepting: notice follower",
 		"stop accepting: live streams",
 		"stop accepting: homepage listener",
 		"drain requests: homepage requests",
@@ -94,6 +95,7 @@ func TestDevShutdownOrder(t *testing.T) {
 		"stop processing: processor requests",
 		"stop processing: processor writers",
 		"close producers: homepage producer",
+		"close producers: notice producer",
 		"close producers: dead letter producer",
 		"close store: store",
 		"close broker: broker",

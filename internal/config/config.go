@@ -82,6 +82,7 @@ type Kafka struct {
 	CAFile        string   // BARRAGE_KAFKA_CA_FILE: PEM roots trusted besides the system's
 	TLSServerName string   // BARRAGE_KAFKA_TLS_SERVER_NAME: the name to verify when brokers are addressed by IP
 	Topic         string   // KAFKA_TOPIC
+	NoticeTopic   string   // BARRAGE_NOTICE_TOPIC: what the processor stored, for every HomePage
 }
 
 // OTS selects Tablestore when Endpoint is set.
@@ -143,7 +144,7 @@ type HomePage struct {
 	LoadMaxDuration    time.Duration // BARRAGE_LOAD_MAX_DURATION
 	LoadMaxRate        int           // BARRAGE_LOAD_MAX_RATE: barrages per second all load runs of one instance send
 	AllowedOrigins     []string      // BARRAGE_ALLOWED_ORIGINS
-	PollInterval       time.Duration // BARRAGE_POLL_INTERVAL: how often a room's feed reads the store
+	PollInterval       time.Duration // BARRAGE_POLL_INTERVAL: how often a room's feed reads the store without a notice
 	SendsPerSecond     float64       // BARRAGE_RATE_LIMIT: barrages per second per client; 0 is off
 	SendBurst          int           // BARRAGE_RATE_BURST
 	StreamsPerClient   int           // BARRAGE_MAX_STREAMS_PER_CLIENT
@@ -284,6 +285,7 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		CAFile:        p.str("BARRAGE_KAFKA_CA_FILE", ""),
 		TLSServerName: p.str("BARRAGE_KAFKA_TLS_SERVER_NAME", ""),
 		Topic:         p.str("KAFKA_TOPIC", "barrage-info"),
+		NoticeTopic:   p.str("BARRAGE_NOTICE_TOPIC", "barrage-stored"),
 	}
 	c.OTS = OTS{
 		Endpoint: p.url("OTS_ENDPOINT"),
@@ -324,7 +326,7 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		LoadMaxDuration:    p.duration("BARRAGE_LOAD_MAX_DURATION", time.Minute),
 		LoadMaxRate:        p.int("BARRAGE_LOAD_MAX_RATE", 1000, 1, 1_000_000),
 		AllowedOrigins:     p.list("BARRAGE_ALLOWED_ORIGINS"),
-		PollInterval:       p.duration("BARRAGE_POLL_INTERVAL", 250*time.Millisecond),
+		PollInterval:       p.duration("BARRAGE_POLL_INTERVAL", 5*time.Second),
 		SendsPerSecond:     float64(p.int("BARRAGE_RATE_LIMIT", 10, 0, 1_000_000)),
 		SendBurst:          p.int("BARRAGE_RATE_BURST", 20, 1, 1_000_000),
 		StreamsPerClient:   p.int("BARRAGE_MAX_STREAMS_PER_CLIENT", 32, 0, 1_000_000),
@@ -410,6 +412,10 @@ func (c Config) Validate() error {
 	}
 	if c.HomePage.PollInterval <= 0 {
 		return fmt.Errorf("config: BARRAGE_POLL_INTERVAL must be positive")
+	}
+	// Notices read as barrages, or barrages as notices, would be refused or lost.
+	if c.Kafka.NoticeTopic == "" || c.Kafka.NoticeTopic == c.Kafka.Topic || c.Kafka.NoticeTopic == c.Dispatch.DeadLetterTopic {
+		return fmt.Errorf("config: BARRAGE_NOTICE_TOPIC must be set and differ from KAFKA_TOPIC and BARRAGE_DEAD_LETTER_TOPIC")
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return fmt.Errorf("config: BARRAGE_READ_TIMEOUT must be at least 100ms")

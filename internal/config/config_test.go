@@ -17,11 +17,14 @@ func TestParseDefaults(t *testing.T) {
 	if c.Port != 8080 || c.DevPorts.Processor != 8081 || c.Broker.Addr != "127.0.0.1:9092" {
 		t.Fatalf("ports: %+v", c)
 	}
-	if c.Kafka.Topic != "barrage-info" || c.Dispatch.ConsumerGroup != "barrage-info-consumer" {
+	if c.Kafka.Topic != "barrage-info" || c.Kafka.NoticeTopic != "barrage-stored" || c.Dispatch.ConsumerGroup != "barrage-info-consumer" {
 		t.Fatalf("kafka names: %+v %+v", c.Kafka, c.Dispatch)
 	}
 	if c.Dispatch.RetryCount != 5 || c.Dispatch.RetryInterval != 2*time.Second || c.Dispatch.RequestTimeout != time.Minute {
 		t.Fatalf("delivery: %+v", c.Dispatch)
+	}
+	if c.HomePage.PollInterval != 5*time.Second {
+		t.Fatalf("safety poll: %v", c.HomePage.PollInterval)
 	}
 	if c.OTS.Enabled() || c.DataDir != "./data" || c.Retention != 7*24*time.Hour || c.Processor.StoreWriters != 1 {
 		t.Fatalf("store: %+v", c)
@@ -78,6 +81,8 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"dispatcher without sink", RoleDispatcher, map[string]string{"KAFKA_SERVER": "k:9092"}, "K_SINK"},
 		{"unknown log level", RoleDev, map[string]string{"BARRAGE_LOG_LEVEL": "loud"}, "BARRAGE_LOG_LEVEL"},
 		{"no store writers", RoleProcessor, map[string]string{"BARRAGE_STORE_WRITERS": "0"}, "BARRAGE_STORE_WRITERS"},
+		{"notices on the barrage topic", RoleProcessor, map[string]string{"BARRAGE_NOTICE_TOPIC": "barrage-info"}, "BARRAGE_NOTICE_TOPIC"},
+		{"notices on the dead-letter topic", RoleHomePage, map[string]string{"KAFKA_SERVER": "k:9092", "BARRAGE_NOTICE_TOPIC": "barrage-info-dead-letter"}, "BARRAGE_NOTICE_TOPIC"},
 		{"unknown backoff", RoleDev, map[string]string{"BARRAGE_BACKOFF_POLICY": "random"}, "BARRAGE_BACKOFF_POLICY"},
 		{"CA without TLS", RoleDev, map[string]string{"BARRAGE_KAFKA_CA_FILE": "/ca.crt"}, "BARRAGE_KAFKA_TLS"},
 		{"broker cert without key", RoleBroker, map[string]string{"BARRAGE_BROKER_TLS_CERT_FILE": "/tls.crt"}, "BARRAGE_BROKER_TLS_KEY_FILE"},

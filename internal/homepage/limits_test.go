@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/barrage-live/barrage/internal/live"
+	"github.com/barrage-live/barrage/internal/live/stream"
 )
 
 func newTestServer(t *testing.T, opts Options, liveOpts live.Options) (*httptest.Server, *captureProducer) {
@@ -117,9 +118,15 @@ func TestStreamCaps(t *testing.T) {
 	}
 }
 
+// TestBadLastEventID: an id longer than a position of the longest cursors is refused; a
+// position's own length is not.
 func TestBadLastEventID(t *testing.T) {
 	srv, _ := newTestServer(t, Options{}, live.Options{})
-	if r := openStream(t, srv.URL+"/api/rooms/a/stream?lastEventId="+strings.Repeat("f", 200)); r.StatusCode != http.StatusBadRequest {
+	if r := openStream(t, srv.URL+"/api/rooms/a/stream?lastEventId="+strings.Repeat("f", 4000)); r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("long cursor: %d", r.StatusCode)
+	}
+	pos := strings.Repeat("0", 16) + strings.Repeat("."+strings.Repeat("1", 42), stream.MaxAhead)
+	if r := openStream(t, srv.URL+"/api/rooms/a/stream?lastEventId="+pos); r.StatusCode != http.StatusOK {
+		t.Fatalf("a full position: %d", r.StatusCode)
 	}
 }

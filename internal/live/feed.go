@@ -3,7 +3,9 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,26 +21,33 @@ import (
 type feed struct {
 	room      string
 	shards    []*shard                     // guarded by Hub.mu; only grows while the feed lives
-	read      atomic.Pointer[store.Cursor] // the last record read from the store
+	read      atomic.Pointer[store.Cursor] // the last record read from the store: the settled cursor
 	viewers   int                          // guarded by Hub.mu
 	watching  atomic.Int64                 // viewers, readable without the lock
 	wake      chan struct{}
+	notices   chan []store.Record
+	overflow  atomic.Bool // a notice found the queue full: read the store once it settles
 	stop      chan struct{}
 	linger    *time.Timer // guarded by Hub.mu
 	accepted  atomic.Int64
 	delivered atomic.Int64
 }
 
+func (f *feed) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
 // shard is a share of a room's viewers who get the same events. A crowded room's shards
 // take turns: a batch goes out to one shard's viewers while the next gathers, so no viewer
 // waits behind the writes of the whole room, and the writes spread over the tick.
 type shard struct {
-	group    *stream.Group // its viewers, and the last record published to them
+	group    *stream.Group // its viewers, and what has been published to them
 	watching atomic.Int64  // changed under Hub.mu
 	stats    *stream.Frame // a stats event waiting for its turn; the feed's goroutine only
 }
-
-func (s *shard) Cursor() store.Cursor { return s.group.Cursor() }
 
 // maxShards bounds a room's shards: more viewers share them.
 const maxShards = 32
@@ -53,14 +62,42 @@ func (h *Hub) shardsOf(f *feed) []*shard {
 // turns is the state of a feed's round of shards, kept by its goroutine.
 type turns struct {
 	pending []store.Record // read but not yet published to every shard, by cursor
+	ahead   []early        // shown from notices above the settled cursor, by cursor
 	next    int            // whose turn it is
 	idle    int            // turns in a row with nothing to publish
 	last    time.Time
 	active  bool
-	stale   bool // the store may have more since the last read
+	stale   bool   // the store may have more since the last read
+	reason  string // why it is read next: poll or notice
+	settle  *time.Timer
+	armed   bool
 }
 
-// run polls the store for one room and publishes to its shards in turn until the feed stops.
+// early is a record shown from a notice before the store let readers see it.
+type early struct {
+	rec store.Record
+	at  time.Time // when its notice came
+}
+
+// Timing of the reads that settle what was shown early.
+const (
+	settleMargin = 50 * time.Millisecond  // after the store's settle delay, so one read finds the rows
+	settleRetry  = 250 * time.Millisecond // between reads while a row shown early is still not readable
+	// aheadTTL is how long a record shown early may wait for the store to confirm it. One
+	// that never settles (its writer lied, or the row was moved) is dropped from what
+	// viewers are said to have, so it cannot hold the room's early display for ever.
+	aheadTTL = 30 * time.Second
+)
+
+func (t *turns) arm(d time.Duration) {
+	if !t.armed {
+		t.armed = true
+		t.settle.Reset(max(d, 0))
+	}
+}
+
+// run shows a room's notices, reads the store when they settle or the safety poll is due,
+// and publishes to its shards in turn until the feed stops.
 func (h *Hub) run(f *feed) {
 	poll := time.NewTicker(h.opts.PollInterval)
 	defer poll.Stop()
@@ -71,9 +108,13 @@ func (h *Hub) run(f *feed) {
 	turn := time.NewTimer(time.Hour)
 	turn.Stop()
 	defer turn.Stop()
-	var t turns
-	start := func() {
-		t.stale = true
+	t := turns{settle: time.NewTimer(time.Hour)}
+	t.settle.Stop()
+	defer t.settle.Stop()
+	start := func(read bool, reason string) {
+		if read && !t.stale {
+			t.stale, t.reason = true, reason
+		}
 		if !t.active {
 			// Let a burst gather: one event per short tick is what keeps fan-out cheap.
 			t.active = true
@@ -85,9 +126,24 @@ func (h *Hub) run(f *feed) {
 		case <-f.stop:
 			return
 		case <-poll.C:
-			start()
+			start(true, "poll")
+		case recs := <-f.notices:
+			took, held := h.showEarly(f, &t, recs)
+			if took {
+				start(false, "")
+			}
+			if took || held {
+				t.arm(h.opts.SettleDelay + settleMargin)
+			}
+		case <-t.settle.C:
+			t.armed = false
+			start(true, "notice")
 		case <-f.wake:
-			start()
+			if f.overflow.Swap(false) {
+				t.arm(h.opts.SettleDelay + settleMargin)
+				continue
+			}
+			start(true, "notice")
 		case <-stats.C:
 			h.queueStats(f, t.active)
 		case <-beat.C:
@@ -112,6 +168,53 @@ func (h *Hub) run(f *feed) {
 	}
 }
 
+// showEarly takes the records of a notice that are neither settled nor shown yet, up to
+// what a position holds past its cursor; the rest wait for the store. It says whether it
+// took any, and whether any it left wait for the store.
+func (h *Hub) showEarly(f *feed, t *turns, recs []store.Record) (took, held bool) {
+	settled := *f.read.Load()
+	now := time.Now()
+	var shown []store.Record
+	for _, r := range recs {
+		i, found := slices.BinarySearchFunc(t.ahead, r.Cursor, byCursor)
+		switch {
+		case r.Cursor <= settled || found: // a repeat, or late: the store has it shown
+		case len(t.ahead) >= stream.MaxAhead:
+			held = true
+		default:
+			t.ahead = slices.Insert(t.ahead, i, early{rec: r, at: now})
+			shown = append(shown, r)
+		}
+	}
+	if len(shown) == 0 {
+		return false, held
+	}
+	took = true
+	h.traceResult(f.room, shown)
+	for i := range t.ahead {
+		t.ahead[i].rec.TraceParent = ""
+	}
+	f.delivered.Add(int64(len(shown)))
+	return took, held
+}
+
+func byCursor(e early, c store.Cursor) int { return strings.Compare(string(e.rec.Cursor), string(c)) }
+
+// position is where a shard is once it has everything the feed has: the settled cursor,
+// and what was shown early past it, with those records.
+func (t *turns) position(settled store.Cursor) (stream.Position, []store.Record) {
+	p := stream.Position{Cursor: settled}
+	if len(t.ahead) == 0 {
+		return p, nil
+	}
+	recs := make([]store.Record, len(t.ahead))
+	p.Ahead = make([]store.Cursor, len(t.ahead))
+	for i, e := range t.ahead {
+		recs[i], p.Ahead[i] = e.rec, e.rec.Cursor
+	}
+	return p, recs
+}
+
 // batchInterval is the shortest gap between two events to one viewer. Every event costs one
 // write per viewer, so a crowded room gathers longer: by default 20µs a viewer, up to 180ms
 // from 9,000 viewers on.
@@ -130,7 +233,7 @@ func (h *Hub) turnGap(f *feed) time.Duration {
 }
 
 // take is one turn: read what is new when the store may have more, then publish to the
-// shard whose turn it is. It says whether there was anything to publish.
+// shard whose turn it is what it lacks. It says whether there was anything to publish.
 func (h *Hub) take(f *feed, shards []*shard, t *turns) bool {
 	if t.stale {
 		t.stale = h.readNew(f, t)
@@ -144,29 +247,56 @@ func (h *Hub) take(f *feed, shards []*shard, t *turns) bool {
 		s.group.Publish(s.stats)
 		s.stats = nil
 	}
-	from := sort.Search(len(t.pending), func(i int) bool { return t.pending[i].Cursor > s.Cursor() })
-	owed := t.pending[from:]
-	published := len(owed) > 0
-	for len(owed) > 0 {
-		n := min(len(owed), h.opts.BatchLimit)
-		h.publish(f, s, owed[:n])
-		owed = owed[n:]
+	have, haveAhead := s.group.State()
+	from := sort.Search(len(t.pending), func(i int) bool { return t.pending[i].Cursor > have.Cursor })
+	owed := have.Missing(t.pending[from:])
+	target, aheadRecs := t.position(*f.read.Load())
+	owedAhead := have.Missing(aheadRecs)
+	published := len(owed)+len(owedAhead) > 0
+	// Settled records first, a batch at a time, each leaving the shard at its last cursor
+	// and still holding what it was shown early past it; then the rest with what is early.
+	for len(owed) > h.opts.BatchLimit {
+		chunk := owed[:h.opts.BatchLimit]
+		at := have.Join(stream.Position{Cursor: chunk[len(chunk)-1].Cursor})
+		h.publish(f, s, chunk, at, still(haveAhead, at))
+		owed = owed[h.opts.BatchLimit:]
+	}
+	switch {
+	case published:
+		h.publish(f, s, append(slices.Clip(owed), owedAhead...), target, aheadRecs)
+	case !have.Equal(target):
+		// What was shown early has settled: shorter ids, before the next barrage comes.
+		s.group.Publish(stream.Moved(target, aheadRecs))
 	}
 	// Drop what every shard has had.
-	least := s.Cursor()
+	least := s.group.Cursor()
 	for _, o := range shards {
-		least = min(least, o.Cursor())
+		least = min(least, o.group.Cursor())
 	}
 	done := sort.Search(len(t.pending), func(i int) bool { return t.pending[i].Cursor > least })
 	t.pending = t.pending[done:]
 	return published
 }
 
+// still is the records of recs that pos holds ahead.
+func still(recs []store.Record, pos stream.Position) []store.Record {
+	var out []store.Record
+	for _, r := range recs {
+		if r.Cursor > pos.Cursor {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // readNew adds to pending what the store has after the feed's read cursor, up to the
-// replay limit a turn, and says whether there may be more.
+// replay limit a turn, and says whether there may be more. What it finds that was shown
+// early is settled; what it finds that was not, no notice had shown.
 func (h *Hub) readNew(f *feed, t *turns) bool {
+	defer h.rearm(t)
 	for got := 0; got < h.opts.ReplayLimit; {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		h.counted(t.reason)
 		recs, err := h.src.After(ctx, f.room, *f.read.Load(), h.opts.BatchLimit)
 		cancel()
 		if err != nil {
@@ -176,10 +306,25 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 		if len(recs) == 0 {
 			return false
 		}
-		h.traceResult(f.room, recs)
+		var unnoticed []store.Record
+		for _, r := range recs {
+			if i, found := slices.BinarySearchFunc(t.ahead, r.Cursor, byCursor); found {
+				t.ahead = slices.Delete(t.ahead, i, i+1)
+			} else {
+				unnoticed = append(unnoticed, r)
+			}
+		}
+		h.traceResult(f.room, unnoticed)
+		if len(unnoticed) > 0 && h.hooks.Unnoticed != nil {
+			h.hooks.Unnoticed(f.room, len(unnoticed))
+		}
 		t.pending = append(t.pending, stream.Viewable(recs)...)
-		f.read.Store(&recs[len(recs)-1].Cursor)
-		f.delivered.Add(int64(len(recs)))
+		settled := recs[len(recs)-1].Cursor
+		f.read.Store(&settled)
+		// Shown early but passed without being found: the row moved, or was never there.
+		n := sort.Search(len(t.ahead), func(i int) bool { return t.ahead[i].rec.Cursor > settled })
+		t.ahead = t.ahead[n:]
+		f.delivered.Add(int64(len(unnoticed)))
 		got += len(recs)
 		if len(recs) < h.opts.BatchLimit {
 			return false
@@ -188,11 +333,29 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 	return true
 }
 
-// publish sends recs to one shard as one event, encoded once for all its viewers. The
-// shard's cursor moves with it in one step: a viewer joining meanwhile gets the event
-// either live or from replay up to that cursor, never both.
-func (h *Hub) publish(f *feed, s *shard, recs []store.Record) {
-	fr, err := stream.Batch(recs)
+// rearm schedules the next read while records shown early wait to settle, and gives up on
+// those that waited too long.
+func (h *Hub) rearm(t *turns) {
+	now := time.Now()
+	t.ahead = slices.DeleteFunc(t.ahead, func(e early) bool { return now.Sub(e.at) > aheadTTL })
+	if len(t.ahead) == 0 {
+		return
+	}
+	oldest := t.ahead[0].at
+	for _, e := range t.ahead {
+		if e.at.Before(oldest) {
+			oldest = e.at
+		}
+	}
+	t.arm(max(time.Until(oldest.Add(h.opts.SettleDelay+settleMargin)), settleRetry))
+}
+
+// publish sends recs to one shard as one event, encoded once for all its viewers, which
+// leaves the shard at pos. The shard's position moves with it in one step: a viewer
+// joining meanwhile gets the event either live or from replay up to that position, never
+// both.
+func (h *Hub) publish(f *feed, s *shard, recs []store.Record, pos stream.Position, ahead []store.Record) {
+	fr, err := stream.Step(recs, pos, ahead)
 	if err != nil {
 		h.log.Error("encode batch", "room", f.room, "err", err)
 		return

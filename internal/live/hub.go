@@ -1,7 +1,8 @@
-// Package live schedules room feeds: one poller per watched room reads new records by
-// cursor and publishes them as batched SSE events, so the cost of a barrage is one encode
-// per shard of viewers rather than one per viewer. A crowded room's shards take turns
-// through its tick, which spreads the writes and shortens the wait of the last. The
+// Package live schedules room feeds: each watched room shows what the processors' notices
+// say was stored, at once, and reads the store by cursor to settle it, so the cost of a
+// barrage is one encode per shard of viewers rather than one per viewer. A slow poll of
+// the store is the safety net for a notice that never came. A crowded room's shards take
+// turns through its tick, which spreads the writes and shortens the wait of the last. The
 // connections themselves, their queues, replay and eviction are package stream's.
 package live
 
@@ -25,7 +26,8 @@ type Source interface {
 
 // Options tune the feeds. Zero values take the defaults noted.
 type Options struct {
-	PollInterval  time.Duration // how often an idle feed reads the store (250ms)
+	PollInterval  time.Duration // how often a feed reads the store without a notice: the safety net (5s)
+	SettleDelay   time.Duration // how long after a write the store lets readers see it (0)
 	BatchInterval time.Duration // the shortest gap between two batches of a room (20ms, growing with its viewers)
 	TickPerViewer time.Duration // how much a room's gap grows with each viewer, up to 180ms (20µs)
 	Heartbeat     time.Duration // comment sent to keep proxies from closing streams (15s)
@@ -48,7 +50,7 @@ func (o *Options) defaults() {
 			*d = v
 		}
 	}
-	def(&o.PollInterval, 250*time.Millisecond)
+	def(&o.PollInterval, 5*time.Second)
 	def(&o.BatchInterval, 20*time.Millisecond)
 	def(&o.TickPerViewer, 20*time.Microsecond)
 	def(&o.Heartbeat, 15*time.Second)
@@ -82,6 +84,8 @@ type Hooks struct {
 	Published func(room string, recs []store.Record, viewers int) // a batch went out to the room's viewers
 	Connected func(room string, delta int)                        // a viewer joined (+1) or left (-1)
 	Evicted   func(room string)                                   // a viewer too slow to keep up was cut off
+	Read      func(reason string)                                 // one store read: poll, notice, join or replay
+	Unnoticed func(room string, n int)                            // records a store read found that no notice had shown
 }
 
 // ErrRoomFull is returned when a room has as many viewers as this server allows.
@@ -121,17 +125,32 @@ func (h *Hub) Rooms() int {
 	return len(h.feeds)
 }
 
-// Notify wakes room's feed at once, when there is one: the processor in the same process
-// calls it after a write, so dev mode does not wait for the next poll.
+// Notice hands room's feed, when this server has one, the records a write stored there,
+// to show before the store lets readers see them. It never blocks: a feed whose notices
+// pile up reads the store once they have settled instead.
+func (h *Hub) Notice(room string, recs []store.Record) {
+	h.mu.Lock()
+	f := h.feeds[room]
+	h.mu.Unlock()
+	if f == nil || len(recs) == 0 {
+		return
+	}
+	select {
+	case f.notices <- recs:
+	default:
+		f.overflow.Store(true)
+		f.poke()
+	}
+}
+
+// Notify has room's feed read the store at once, as a notice lost in transit would have
+// it do when it settles: for a writer that tells no one what it stored.
 func (h *Hub) Notify(room string) {
 	h.mu.Lock()
 	f := h.feeds[room]
 	h.mu.Unlock()
 	if f != nil {
-		select {
-		case f.wake <- struct{}{}:
-		default:
-		}
+		f.poke()
 	}
 }
 
@@ -165,6 +184,7 @@ func (h *Hub) join(ctx context.Context, room string) (*feed, *shard, error) {
 
 	// The feed starts at the room's head: viewers get what comes next, or replay by cursor.
 	head := store.Cursor("")
+	h.counted("join")
 	latest, err := h.src.Latest(ctx, room, 1)
 	if err != nil {
 		return nil, nil, err
@@ -182,7 +202,7 @@ func (h *Hub) join(ctx context.Context, room string) (*feed, *shard, error) {
 		if len(h.feeds) >= h.opts.MaxRooms {
 			return nil, nil, ErrTooManyRooms
 		}
-		f = &feed{room: room, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+		f = &feed{room: room, wake: make(chan struct{}, 1), stop: make(chan struct{}), notices: make(chan []store.Record, noticeQueue)}
 		f.read.Store(&head)
 		h.feeds[room] = f
 		go h.run(f)
@@ -256,4 +276,21 @@ func (h *Hub) Close() {
 			s.group.Close()
 		}
 	}
+}
+
+// noticeQueue is how many notices a feed may have waiting; more are left to its store reads.
+const noticeQueue = 64
+
+func (h *Hub) counted(reason string) {
+	if h.hooks.Read != nil {
+		h.hooks.Read(reason)
+	}
+}
+
+// replaySource counts the replay's store reads.
+type replaySource struct{ h *Hub }
+
+func (r replaySource) After(ctx context.Context, room string, after store.Cursor, limit int) ([]store.Record, error) {
+	r.h.counted("replay")
+	return r.h.src.After(ctx, room, after, limit)
 }

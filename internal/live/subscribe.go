@@ -5,10 +5,12 @@ import (
 	"net/http"
 
 	"github.com/barrage-live/barrage/internal/live/stream"
-	"github.com/barrage-live/barrage/internal/store"
 )
 
-// ErrBadCursor is returned for a Last-Event-ID that cannot be a cursor.
+// maxLastEventID bounds a Last-Event-ID: a position of the longest cursors a store gives.
+const maxLastEventID = (stream.MaxAhead + 1) * 96
+
+// ErrBadCursor is returned for a Last-Event-ID that cannot be a position.
 var ErrBadCursor = errors.New("live: Last-Event-ID is not a cursor")
 
 // Subscribe streams room to the viewer behind w until they leave, are evicted or the hub
@@ -25,7 +27,7 @@ func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string, don
 	if last == "" {
 		last = r.URL.Query().Get("lastEventId")
 	}
-	if len(last) > 128 {
+	if len(last) > maxLastEventID {
 		return ErrBadCursor
 	}
 	f, sh, err := h.join(r.Context(), room)
@@ -46,7 +48,7 @@ func (h *Hub) Subscribe(w http.ResponseWriter, r *http.Request, room string, don
 		onEvict = func() { h.hooks.Evicted(room) }
 	}
 	err = stream.Serve(w, r, &h.sopts, stream.Request{
-		Room: room, After: store.Cursor(last), Group: sh.group, Source: h.src, Log: h.log,
+		Room: room, After: stream.ParsePosition(last), Group: sh.group, Source: replaySource{h}, Log: h.log,
 		OnEvict: onEvict,
 		Done:    func() { left(); done() },
 	})

@@ -36,6 +36,15 @@ type Options struct {
 	// writer, such as SQLite, gains nothing from more; a remote one, such as Tablestore,
 	// waits on the network, and more writers keep several requests' writes in flight.
 	Writers int
+	// Notices, when set, is told what each durable write stored, one call per room.
+	Notices Notifier
+}
+
+// Notifier passes on what a write stored, so the live feeds can show it without waiting
+// for a poll. It must not block or fail the write: a notice that is lost only costs its
+// barrages their early display, since the feeds' safety poll finds them in the store.
+type Notifier interface {
+	Notice(room string, recs []store.Record)
 }
 
 // Processor receives events and writes barrages through group-committing writers, so
@@ -47,6 +56,7 @@ type Processor struct {
 	maxBatch int
 	log      *slog.Logger
 	hooks    Hooks
+	notices  Notifier
 
 	pending chan write
 	wg      sync.WaitGroup
@@ -74,6 +84,7 @@ func New(s store.Store, opts Options, log *slog.Logger, hooks Hooks) *Processor 
 		maxBatch: opts.MaxBatch,
 		log:      log,
 		hooks:    hooks,
+		notices:  opts.Notices,
 		pending:  make(chan write, store.MaxBatch),
 		stop:     make(chan struct{}),
 	}
@@ -154,11 +165,16 @@ func (p *Processor) flush(batch []write) {
 		}
 		return
 	}
-	if p.hooks.New != nil && stored > 0 {
-		p.hooks.New(stored)
+	if p.hooks.New != nil && len(stored) > 0 {
+		p.hooks.New(len(stored))
 	}
-	if p.hooks.Duplicates != nil && stored < len(bs) {
-		p.hooks.Duplicates(len(bs) - stored)
+	if p.hooks.Duplicates != nil && len(stored) < len(bs) {
+		p.hooks.Duplicates(len(bs) - len(stored))
+	}
+	if p.notices != nil {
+		for _, recs := range byRoom(stored) {
+			p.notices.Notice(recs[0].Room, recs)
+		}
 	}
 	if p.hooks.Stored != nil {
 		p.hooks.Stored(bs)
@@ -171,4 +187,20 @@ func (p *Processor) Handler() http.Handler {
 	mux.HandleFunc("POST /", p.receive)
 	mux.HandleFunc("POST /dead-letter", p.receiveDeadLetter)
 	return mux
+}
+
+// byRoom splits recs by room, each room's in the order given.
+func byRoom(recs []store.Record) [][]store.Record {
+	var rooms [][]store.Record
+	at := map[string]int{}
+	for _, r := range recs {
+		i, ok := at[r.Room]
+		if !ok {
+			i = len(rooms)
+			at[r.Room] = i
+			rooms = append(rooms, nil)
+		}
+		rooms[i] = append(rooms[i], r)
+	}
+	return rooms
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,23 +27,24 @@ type memStore struct {
 	puts int
 }
 
-func (m *memStore) Put(_ context.Context, bs []barrage.Barrage) (int, error) {
+func (m *memStore) Put(_ context.Context, bs []barrage.Barrage) ([]store.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.puts++
 	if m.fail != nil {
-		return 0, m.fail
+		return nil, m.fail
 	}
-	n := 0
+	var stored []store.Record
 	for _, b := range bs {
 		if m.byID[b.ID] {
 			continue
 		}
 		m.byID[b.ID] = true
-		m.rows = append(m.rows, store.Record{Barrage: b})
-		n++
+		r := store.Record{Barrage: b, Cursor: store.Cursor(fmt.Sprintf("%016x", len(m.rows)+1))}
+		m.rows = append(m.rows, r)
+		stored = append(stored, r)
 	}
-	return n, nil
+	return stored, nil
 }
 func (m *memStore) After(context.Context, string, store.Cursor, int) ([]store.Record, error) {
 	return nil, nil
@@ -195,7 +197,7 @@ type gatedStore struct {
 	entered chan struct{}
 }
 
-func (g *gatedStore) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
+func (g *gatedStore) Put(ctx context.Context, bs []barrage.Barrage) ([]store.Record, error) {
 	g.mu.Lock()
 	g.inside++
 	g.most = max(g.most, g.inside)

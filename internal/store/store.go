@@ -27,7 +27,8 @@ type Record struct {
 // Guarantees every implementation keeps (storetest checks them):
 //   - Put stores a barrage once per id. A barrage whose id is already stored is skipped,
 //     even when its other fields differ. Put returns nil only when every barrage it was
-//     given is durable.
+//     given is durable, and then gives back the records it stored new, each with the
+//     cursor After will return it under.
 //   - After returns the records of a room whose cursor is greater than after, in cursor
 //     order. Once After has returned a record with cursor x, no record with a cursor at or
 //     below x becomes visible later: a store holds back a row until that is true, so a
@@ -35,8 +36,9 @@ type Record struct {
 //   - Records expire after the retention the store was opened with; expiry never moves a
 //     cursor.
 type Store interface {
-	// Put stores bs and reports how many were new.
-	Put(ctx context.Context, bs []barrage.Barrage) (stored int, err error)
+	// Put stores bs and returns the records that were new, with their cursors, in the
+	// order given.
+	Put(ctx context.Context, bs []barrage.Barrage) (stored []Record, err error)
 	// After returns at most limit records of room that follow after, oldest first.
 	After(ctx context.Context, room string, after Cursor, limit int) ([]Record, error)
 	// Latest returns the last n visible records of room, oldest first. A reader follows on

@@ -40,6 +40,15 @@ type Metrics struct {
 	Deliveries  prometheus.Counter // barrages written into viewers' streams
 	Evictions   prometheus.Counter
 	EndToEnd    prometheus.Histogram // accepted → published to viewers
+
+	// notices: what the processor stored, told to every HomePage
+	NoticesSent     prometheus.Counter
+	NoticesFailed   prometheus.Counter
+	NoticesReceived prometheus.Counter
+	NoticesRefused  prometheus.Counter
+	NoticesUp       prometheus.Gauge
+	NoticesMissed   prometheus.Counter     // records a store read found that no notice had shown
+	StoreReads      *prometheus.CounterVec // live feeds' store reads, by reason
 }
 
 // NewMetrics registers every metric, plus the Go runtime's and the process's.
@@ -70,6 +79,14 @@ func NewMetrics() *Metrics {
 		Evictions:   f.counter("barrage_sse_evictions_total", "Viewers cut off for not keeping up."),
 		EndToEnd: f.histogram("barrage_end_to_end_latency_seconds", "From acceptance to publication on the room's live stream.",
 			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}),
+		NoticesSent:     f.counter("barrage_notices_produced_total", "Notices of stored barrages Kafka acknowledged."),
+		NoticesFailed:   f.counter("barrage_notices_failed_total", "Notices dropped unsent; the write they follow stands, and feeds find its barrages by store read."),
+		NoticesReceived: f.counter("barrage_notices_consumed_total", "Notices a HomePage read from the notice topic."),
+		NoticesRefused:  f.counter("barrage_notices_refused_total", "Records on the notice topic that were not a notice the processor could have sent."),
+		NoticesUp:       f.gauge("barrage_notices_following", "1 while the HomePage reads every partition of the notice topic, else 0."),
+		NoticesMissed: f.counter("barrage_notices_lost_total",
+			"Barrages a feed's store read found that no notice had shown: notices lost, late, over a room's early limit, or the topic down."),
+		StoreReads: f.counterVec("barrage_live_store_reads_total", "Store reads of the live feeds, by reason: poll, notice, join or replay.", "reason"),
 	}
 }
 

@@ -273,6 +273,10 @@ that names the value to fix.
 {{- if and $sasl (not $c.existingSecret) (not (and $c.kafkaUser $c.kafkaPassword)) -}}
 {{- fail "credentials: Kafka SASL needs a secret name: set credentials.existingSecret, or credentials.kafkaUser and credentials.kafkaPassword" -}}
 {{- end -}}
+{{- $k := .Values.kafka -}}
+{{- if has $k.noticeTopic (list $k.topic .Values.eventDriver.dispatcher.deadLetterTopic .Values.eventDriver.kafkaSource.deadLetterSink.topic) -}}
+{{- fail (printf "kafka.noticeTopic %q must differ from kafka.topic and the dead-letter topics: notices are not barrages" $k.noticeTopic) -}}
+{{- end -}}
 {{- range $role := list "homepage" "processor" -}}
 {{- $v := index $.Values $role -}}
 {{- $as := $v.autoscaling -}}
@@ -354,6 +358,8 @@ that names the value to fix.
   value: {{ include "barrage.bootstrapServers" . | quote }}
 - name: KAFKA_TOPIC
   value: {{ .Values.kafka.topic | quote }}
+- name: BARRAGE_NOTICE_TOPIC
+  value: {{ .Values.kafka.noticeTopic | quote }}
 - name: BARRAGE_KAFKA_TLS
   value: {{ .Values.kafka.tls.enabled | quote }}
 {{- if include "barrage.kafkaCA" . }}

@@ -31,7 +31,7 @@ func ReadEvents(r io.Reader, fn func(Event)) error {
 		case strings.HasPrefix(line, "data: "):
 			e.Data = line[6:]
 		case line == "":
-			if e.Name != "" || e.Data != "" {
+			if e.Name != "" || e.Data != "" || e.ID != "" {
 				fn(e)
 			}
 			e = Event{}
@@ -40,10 +40,15 @@ func ReadEvents(r io.Reader, fn func(Event)) error {
 	return sc.Err()
 }
 
-// ReadBarrages calls fn with each batch of barrages on r, and the batch's event id.
+// ReadBarrages calls fn with each batch of barrages on r, and the batch's event id; an
+// event with an id alone, which only moves it, comes as a nil batch.
 func ReadBarrages(r io.Reader, fn func(id string, batch []store.Record)) error {
 	var bad error
 	err := ReadEvents(r, func(e Event) {
+		if e.Name == "" && e.Data == "" {
+			fn(e.ID, nil) // only moves the id: what was shown early has settled
+			return
+		}
 		if e.Name != "barrage" {
 			return
 		}

@@ -13,14 +13,19 @@ import (
 // Frame is one event in its wire form, encoded once and shared, read-only, by every
 // viewer it is queued for.
 type Frame struct {
-	cursor store.Cursor // the event's id, when it carries records; a viewer past it drops it
-	tagged bool         // written after an id line naming the viewer's own cursor
-	wire   []byte
+	tagged bool   // written after an id line naming the viewer's own position
+	wire   []byte // the event; a batch's without its id line
+
+	// A batch of records, set by Step: what it shows, and where its group is after it.
+	recs  []store.Record
+	pos   Position
+	ahead []store.Record // the records of pos.Ahead, for viewers who join after it
+	head  []byte         // the id line of pos
+	n     uint64         // its number in its group, set as it is published
 }
 
 // Encode writes ev in the text/event-stream format, the fields in the order the library
-// writes them. An event with an ID is a batch of records up to that cursor: a viewer who
-// has that cursor already is not sent it again.
+// writes them.
 func Encode(ev *sse.Event) *Frame {
 	var b bytes.Buffer
 	if len(ev.ID) > 0 {
@@ -41,11 +46,11 @@ func Encode(ev *sse.Event) *Frame {
 		fmt.Fprintf(&b, ": %s\n", ev.Comment)
 	}
 	b.WriteByte('\n')
-	return &Frame{cursor: store.Cursor(ev.ID), wire: b.Bytes()}
+	return &Frame{wire: b.Bytes()}
 }
 
 // EncodeTagged is Encode for an event without records of its own (stats): each viewer
-// gets it with their own cursor as its id, so that whatever event a viewer saw last, its
+// gets it with their own position as its id, so that whatever event a viewer saw last, its
 // Last-Event-ID resumes them exactly where they are.
 func EncodeTagged(ev *sse.Event) *Frame {
 	e := *ev
@@ -55,18 +60,45 @@ func EncodeTagged(ev *sse.Event) *Frame {
 	return f
 }
 
-// Batch is the event of a batch of records: named barrage, its data the records as a
+// Batch is the event of settled records alone: named barrage, its data the records as a
 // JSON array, its id the last one's cursor.
 func Batch(recs []store.Record) (*Frame, error) {
+	return Step(recs, Position{Cursor: recs[len(recs)-1].Cursor}, nil)
+}
+
+// Step is the event that shows recs to a group and leaves it at pos; ahead are the
+// records of pos.Ahead, all of which the group has once it is written.
+func Step(recs []store.Record, pos Position, ahead []store.Record) (*Frame, error) {
+	f, err := body(recs)
+	if err != nil {
+		return nil, err
+	}
+	f.recs, f.pos, f.ahead = recs, pos, ahead
+	f.head = idLine(nil, pos)
+	return f, nil
+}
+
+// Moved is the event that only moves a group to pos, showing nothing: the store settled
+// what it was shown early. It is an id and no data, which a browser's EventSource takes as
+// its Last-Event-ID without dispatching an event.
+func Moved(pos Position, ahead []store.Record) *Frame {
+	return &Frame{recs: []store.Record{}, pos: pos, ahead: ahead, head: idLine(nil, pos), wire: []byte("\n")}
+}
+
+func body(recs []store.Record) (*Frame, error) {
 	data, err := json.Marshal(recs)
 	if err != nil {
 		return nil, fmt.Errorf("stream: encode batch: %w", err)
 	}
-	return Encode(&sse.Event{ID: []byte(recs[len(recs)-1].Cursor), Event: eventBarrage, Data: data}), nil
+	return Encode(&sse.Event{Event: eventBarrage, Data: data}), nil
 }
 
-// Cursor is the id of the frame's event, empty for one without records.
-func (f *Frame) Cursor() store.Cursor { return f.cursor }
+func idLine(b []byte, pos Position) []byte {
+	return append(pos.appendID(append(b, "id: "...)), '\n')
+}
+
+// Cursor is the settled cursor a batch leaves its group at, empty for other frames.
+func (f *Frame) Cursor() store.Cursor { return f.pos.Cursor }
 
 var (
 	eventBarrage = []byte("barrage")
@@ -83,9 +115,9 @@ type Gap struct {
 }
 
 // evictedEvent is the last event of a viewer evicted for falling behind.
-func evictedEvent(cursor store.Cursor) *sse.Event {
+func evictedEvent(id string) *sse.Event {
 	data, _ := json.Marshal(struct {
-		LastEventID store.Cursor `json:"lastEventId"`
-	}{cursor})
+		LastEventID string `json:"lastEventId"`
+	}{id})
 	return &sse.Event{Event: eventEvicted, Data: data}
 }

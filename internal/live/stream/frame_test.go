@@ -2,7 +2,9 @@ package stream
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/r3labs/sse/v2"
@@ -45,17 +47,75 @@ func TestFramesReadBackWithTheLibrary(t *testing.T) {
 }
 
 func TestWriterDropsWhatItHasAndTagsStats(t *testing.T) {
-	at := store.Cursor("0005")
+	st := viewerState{pos: Position{Cursor: "0005"}}
 	old, _ := Batch([]store.Record{{Cursor: "0004"}})
 	same, _ := Batch([]store.Record{{Cursor: "0005"}})
 	next, _ := Batch([]store.Record{{Cursor: "0006"}})
 	stats := EncodeTagged(&sse.Event{ID: []byte("9999"), Event: []byte("stats"), Data: []byte("{}")})
 	var b []byte
 	for _, f := range []*Frame{old, same, stats, next, stats} {
-		b, at = appendFrame(b, f, at)
+		b = st.appendFrame(b, f)
 	}
-	want := "id: 0005\ndata: {}\nevent: stats\n\n" + string(next.wire) + "id: 0006\ndata: {}\nevent: stats\n\n"
+	want := "id: 0005\ndata: {}\nevent: stats\n\n" + string(next.head) + string(next.wire) + "id: 0006\ndata: {}\nevent: stats\n\n"
 	if string(b) != want {
 		t.Fatalf("wrote\n%q\nwant\n%q", b, want)
+	}
+}
+
+// TestWriterKeepsWhatWasShownAhead: a viewer shown records early keeps them in their id
+// until the settled cursor passes them, is not given them again when they settle, and is
+// given a lower record that settled after them.
+func TestWriterKeepsWhatWasShownAhead(t *testing.T) {
+	g := NewGroup("0005")
+	st := viewerState{pos: Position{Cursor: "0005"}, synced: true}
+	early := []store.Record{{Cursor: "0009"}}
+	f1, _ := Step(early, Position{Cursor: "0005", Ahead: []store.Cursor{"0009"}}, early)
+	g.Publish(f1)
+	settled := []store.Record{{Cursor: "0007"}}
+	f2, _ := Step(settled, Position{Cursor: "0009"}, nil) // 0009 settled too, already shown
+	g.Publish(f2)
+	var b []byte
+	b = st.appendFrame(b, f1)
+	if got := st.pos.ID(); got != "0005.0009" {
+		t.Fatalf("after the early frame the id is %q, want 0005.0009", got)
+	}
+	b = st.appendFrame(b, f2)
+	want := "id: 0005.0009\n" + string(f1.wire) + "id: 0009\n" + string(f2.wire)
+	if string(b) != want {
+		t.Fatalf("wrote\n%q\nwant\n%q", b, want)
+	}
+	// A viewer back from elsewhere with 0007 shown ahead is given only what they lack.
+	other := viewerState{pos: ParsePosition("0005.0007")}
+	out := string(other.appendFrame(nil, f1)) + string(other.appendFrame(nil, f2))
+	if strings.Count(out, `"cursor":"0007"`) != 0 || strings.Count(out, `"cursor":"0009"`) != 1 || !other.pos.Equal(Position{Cursor: "0009"}) {
+		t.Fatalf("a viewer at 0005.0007 was written %q and is at %q", out, other.pos.ID())
+	}
+}
+
+func TestParsePosition(t *testing.T) {
+	tests := []struct {
+		name, id, want string
+	}{
+		{name: "cursor", id: "00ab", want: "00ab"},
+		{name: "ahead sorted", id: "0001.0009.0003", want: "0001.0003.0009"},
+		{name: "at or below the cursor dropped", id: "0005.0004.0005.0006", want: "0005.0006"},
+		{name: "repeats dropped", id: "0001.0002.0002", want: "0001.0002"},
+		{name: "nothing settled yet", id: ".0002", want: ".0002"},
+		{name: "empty", id: "", want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ParsePosition(tc.id).ID(); got != tc.want {
+				t.Fatalf("ParsePosition(%q).ID() = %q, want %q", tc.id, got, tc.want)
+			}
+		})
+	}
+	var long strings.Builder
+	long.WriteString("0000")
+	for i := range 3 * MaxAhead {
+		fmt.Fprintf(&long, ".%04d", i+1)
+	}
+	if n := len(ParsePosition(long.String()).Ahead); n != MaxAhead {
+		t.Fatalf("an id with %d ahead keeps %d, want %d", 3*MaxAhead, n, MaxAhead)
 	}
 }

@@ -6,23 +6,46 @@ import (
 	"github.com/barrage-live/barrage/internal/store"
 )
 
-// Group is the viewers who get the same frames: one shard of a room. Its cursor is that of
-// the last batch published to it, so a viewer who joins knows where live starts for them.
+// Group is the viewers who get the same frames: one shard of a room. Its position is that
+// of the last batch published to it, so a viewer who joins knows where live starts for them.
 type Group struct {
 	mu      sync.Mutex
-	cursor  store.Cursor
+	pos     Position
+	ahead   []store.Record // the records of pos.Ahead
+	n       uint64         // batches published
 	viewers []*Viewer
 	closed  bool
 }
 
 // NewGroup returns an empty group whose viewers start live after cursor.
-func NewGroup(cursor store.Cursor) *Group { return &Group{cursor: cursor} }
+func NewGroup(cursor store.Cursor) *Group { return &Group{pos: Position{Cursor: cursor}} }
 
-// Cursor is the last record published to the group.
+// Cursor is the settled cursor of the group's position.
 func (g *Group) Cursor() store.Cursor {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.cursor
+	return g.pos.Cursor
+}
+
+// Position is what every viewer of the group has been given.
+func (g *Group) Position() Position {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pos
+}
+
+// State is the group's position and the records of what it holds ahead.
+func (g *Group) State() (Position, []store.Record) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pos, g.ahead
+}
+
+// joined is the group as a viewer found it when they joined: where live starts for them.
+type joined struct {
+	pos   Position
+	ahead []store.Record
+	n     uint64
 }
 
 // Len is how many viewers the group holds: its evicted ones are out at once.
@@ -32,15 +55,17 @@ func (g *Group) Len() int {
 	return len(g.viewers)
 }
 
-// Publish queues f for every viewer and moves the group's cursor to f's, in one step, so
-// a viewer joining sees either the frame or the cursor past it, never both or neither. A
-// viewer whose queue is full is evicted and leaves the group. It returns how many viewers
-// got the frame.
+// Publish queues f for every viewer and moves the group's position to f's, in one step,
+// so a viewer joining sees either the frame or the position past it, never both or
+// neither. A viewer whose queue is full is evicted and leaves the group. It returns how
+// many viewers got the frame. A frame is published to one group only.
 func (g *Group) Publish(f *Frame) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if f.cursor != "" {
-		g.cursor = max(g.cursor, f.cursor)
+	if f.recs != nil {
+		g.n++
+		f.n = g.n
+		g.pos, g.ahead = f.pos, f.ahead
 	}
 	for i := len(g.viewers) - 1; i >= 0; i-- {
 		if v := g.viewers[i]; !v.offer(f) {
@@ -50,18 +75,19 @@ func (g *Group) Publish(f *Frame) int {
 	return len(g.viewers)
 }
 
-// join adds v and returns the cursor live starts after for them. A closed group ends v's
-// stream at once.
-func (g *Group) join(v *Viewer) store.Cursor {
+// join adds v and returns where live starts for them. A closed group ends v's stream at
+// once.
+func (g *Group) join(v *Viewer) joined {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	j := joined{pos: g.pos, ahead: g.ahead, n: g.n}
 	if g.closed {
 		v.end(endClosed)
-		return g.cursor
+		return j
 	}
 	v.slot, v.joined = len(g.viewers), true
 	g.viewers = append(g.viewers, v)
-	return g.cursor
+	return j
 }
 
 // leave takes v out, if still in.

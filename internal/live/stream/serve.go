@@ -4,16 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-
-	"github.com/barrage-live/barrage/internal/store"
 )
 
 // Request is one viewer's stream.
 type Request struct {
 	Room    string
-	After   store.Cursor // their Last-Event-ID; empty for a new viewer, who starts live
-	Group   *Group       // the shard they watch
-	Source  Source       // where the replay reads
+	After   Position // their Last-Event-ID; empty for a new viewer, who starts live
+	Group   *Group   // the shard they watch
+	Source  Source   // where the replay reads
 	Log     *slog.Logger
 	OnEvict func() // called when they are evicted: queue full or a write timed out
 	Done    func() // called once the stream has ended and they have left the group
@@ -29,7 +27,7 @@ func Serve(w http.ResponseWriter, r *http.Request, opts *Options, req Request) e
 		return err
 	}
 	v := newViewer(opts, s, req.OnEvict)
-	upTo := req.Group.join(v)
+	j := req.Group.join(v)
 	run := func(ctx context.Context) {
 		defer req.Done()
 		defer s.Close()
@@ -37,7 +35,7 @@ func Serve(w http.ResponseWriter, r *http.Request, opts *Options, req Request) e
 		if v.write(head) != nil {
 			return
 		}
-		if v.replay(ctx, req.Source, req.Log, req.Room, req.After, upTo) == nil {
+		if v.replay(ctx, req.Source, req.Log, req.Room, req.After, j) == nil {
 			v.drain()
 		}
 		v.farewell()

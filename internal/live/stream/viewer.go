@@ -5,8 +5,6 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"github.com/barrage-live/barrage/internal/store"
 )
 
 // Why a viewer's stream ended.
@@ -35,7 +33,9 @@ type Viewer struct {
 	joined bool // guarded by Group.mu
 
 	// The writer's own state.
-	cursor   store.Cursor // the last record written to them
+	pos      Position // what they have been written, or said they had
+	synced   bool     // pos is the group's after batch number at, so its frames apply as they are
+	at       uint64
 	deadline time.Time
 	clean    bool // the stream ends on an event boundary, so one more event can follow
 }
@@ -124,9 +124,9 @@ func (v *Viewer) drain() {
 		if !ok {
 			return
 		}
-		buf, at := getBuffer(), v.cursor
+		buf, st := getBuffer(), v.state()
 		for _, f := range batch {
-			*buf, at = appendFrame(*buf, f, at)
+			*buf = st.appendFrame(*buf, f)
 		}
 		v.recycle(batch)
 		err := v.write(*buf)
@@ -134,23 +134,54 @@ func (v *Viewer) drain() {
 		if err != nil {
 			return
 		}
-		v.cursor = at // only once written
+		v.pos, v.synced, v.at = st.pos, st.synced, st.at // only once written
 	}
 }
 
-// appendFrame adds f to b unless a viewer at cursor at has its records already (the
-// replay covered them), and returns where the viewer is after it.
-func appendFrame(b []byte, f *Frame, at store.Cursor) ([]byte, store.Cursor) {
+// viewerState is where a viewer is, as the writer moves it frame by frame.
+type viewerState struct {
+	pos    Position
+	synced bool
+	at     uint64
+}
+
+func (v *Viewer) state() viewerState { return viewerState{v.pos, v.synced, v.at} }
+
+// appendFrame adds f to b, leaving out what the viewer has already (the replay covered it,
+// or their Last-Event-ID said they had it), and moves the state past it. A viewer in step
+// with their group takes the frame as it is; one who is not is given what they miss under
+// an id of their own, until they are in step again.
+func (st *viewerState) appendFrame(b []byte, f *Frame) []byte {
 	switch {
-	case f.cursor != "":
-		if f.cursor <= at {
-			return b, at
+	case f.recs != nil:
+		if st.synced && st.at+1 == f.n {
+			st.pos, st.at = f.pos, f.n
+			return append(append(b, f.head...), f.wire...)
 		}
-		at = f.cursor
-	case f.tagged && at != "":
-		b = append(append(append(b, "id: "...), at...), '\n')
+		missing := st.pos.Missing(f.recs)
+		next := st.pos.Join(f.pos)
+		st.pos, st.at, st.synced = next, f.n, next.Equal(f.pos)
+		if len(missing) == 0 {
+			return b
+		}
+		wire := f.wire
+		if len(missing) < len(f.recs) {
+			own, err := body(missing)
+			if err != nil {
+				return b
+			}
+			wire = own.wire
+		}
+		if st.synced {
+			b = append(b, f.head...)
+		} else {
+			b = idLine(b, next)
+		}
+		return append(b, wire...)
+	case f.tagged && (st.pos.Cursor != "" || len(st.pos.Ahead) > 0):
+		b = idLine(b, st.pos)
 	}
-	return append(b, f.wire...), at
+	return append(b, f.wire...)
 }
 
 // write sends p in one write under the write timeout. A write that fails ends the stream.
@@ -196,7 +227,7 @@ func (v *Viewer) farewell() {
 	if why != endFull || !v.clean {
 		return
 	}
-	f := Encode(evictedEvent(v.cursor))
+	f := Encode(evictedEvent(v.pos.ID()))
 	_ = v.sink.SetWriteDeadline(time.Now().Add(farewellWait))
 	_, _ = v.sink.Write(f.wire)
 }

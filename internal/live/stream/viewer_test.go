@@ -71,7 +71,7 @@ func TestFullQueueEvictsAndSaysGoodbye(t *testing.T) {
 			sock := &stuckSocket{written: tc.written, cut: make(chan struct{})}
 			evicted := make(chan struct{})
 			v := newViewer(opts, sock, func() { close(evicted) })
-			v.cursor = "0001"
+			v.pos = Position{Cursor: "0001"}
 			g := NewGroup("0001")
 			g.join(v)
 			ended := make(chan struct{})

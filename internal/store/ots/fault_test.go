@@ -39,7 +39,7 @@ func TestBusyDuringRun(t *testing.T) {
 				for {
 					n, err := s.Put(ctx, chunk)
 					if err == nil {
-						stored.Add(int64(n))
+						stored.Add(int64(len(n)))
 						break
 					}
 					if !errors.Is(err, store.ErrUnavailable) {
@@ -156,8 +156,8 @@ func TestTTLExpiry(t *testing.T) {
 func putOne(t *testing.T, s store.Store, b barrage.Barrage, want int) {
 	t.Helper()
 	n, err := s.Put(t.Context(), []barrage.Barrage{b})
-	if err != nil || n != want {
-		t.Fatalf("Put(%s) = %d, %v; want %d", b.Text, n, err, want)
+	if err != nil || len(n) != want {
+		t.Fatalf("Put(%s) = %d, %v; want %d", b.Text, len(n), err, want)
 	}
 }
 

@@ -144,6 +144,10 @@ func (s *Store) EnforcedRetention(ctx context.Context) (time.Duration, error) {
 	return time.Duration(d.TableOption.TimeToAlive) * time.Second, nil
 }
 
+// Settle is how long after its write a row becomes readable: the write window plus the
+// clock allowance.
+func (s *Store) Settle() time.Duration { return s.writeWindow + clockAllowance }
+
 // Close releases idle connections; nothing else is held open.
 func (s *Store) Close() error {
 	s.transport.CloseIdleConnections()

@@ -3,6 +3,7 @@ package ots
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,18 +22,19 @@ const (
 // id with a conditional put of a claim row that records the feed position (seq) chosen
 // now; the condition failing means someone claimed the id before. Then it writes the feed
 // rows of the ids it claimed, within the write window of their seq. Ids claimed before
-// are settled one by one in resolve. Rows of bs are numbered in the order given.
-func (s *Store) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
+// are settled one by one in resolve. Rows of bs are numbered in the order given, and the
+// records it stored come back in that order.
+func (s *Store) Put(ctx context.Context, bs []barrage.Barrage) ([]store.Record, error) {
 	if len(bs) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	if len(bs) > store.MaxBatch {
-		return 0, fmt.Errorf("%w: put of %d barrages refused: a batch holds at most %d (store.MaxBatch)", errOversize, len(bs), store.MaxBatch)
+		return nil, fmt.Errorf("%w: put of %d barrages refused: a batch holds at most %d (store.MaxBatch)", errOversize, len(bs), store.MaxBatch)
 	}
 	bs = firstOfEachID(bs)
 	for _, b := range bs {
 		if err := barrage.ValidRoom(b.Room); err != nil {
-			return 0, fmt.Errorf("ots: put %s: %w", b.ID, err)
+			return nil, fmt.Errorf("ots: put %s: %w", b.ID, err)
 		}
 	}
 	base := s.nextSeqs(len(bs))
@@ -42,7 +44,7 @@ func (s *Store) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
 	}
 	results, err := s.batchWrite(ctx, claims)
 	if err != nil {
-		return 0, s.wrap(fmt.Sprintf("claim %d ids", len(bs)), err)
+		return nil, s.wrap(fmt.Sprintf("claim %d ids", len(bs)), err)
 	}
 	var fresh []int
 	var claimedBefore []barrage.Barrage
@@ -57,34 +59,47 @@ func (s *Store) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
 			firstErr = rowError(bs[i].ID, r.Error)
 		}
 	}
-	stored := 0
+	var stored []store.Record
 	if len(fresh) > 0 {
-		n, err := s.writeFeed(ctx, base, bs, fresh)
-		stored += n
+		recs, err := s.writeFeed(ctx, base, bs, fresh)
+		stored = recs
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	// A failed row stays claimed without its feed row; the retry finishes it in resolve.
 	if firstErr != nil {
-		return 0, firstErr
+		return nil, firstErr
 	}
-	n, err := s.resolveAll(ctx, claimedBefore)
+	recs, err := s.resolveAll(ctx, claimedBefore)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return stored + n, nil
+	return inOrder(bs, append(stored, recs...)), nil
+}
+
+// inOrder sorts recs into the order of bs, which they are a subset of.
+func inOrder(bs []barrage.Barrage, recs []store.Record) []store.Record {
+	if len(recs) < 2 {
+		return recs
+	}
+	at := make(map[string]int, len(bs))
+	for i, b := range bs {
+		at[b.ID] = i
+	}
+	slices.SortFunc(recs, func(a, b store.Record) int { return at[a.ID] - at[b.ID] })
+	return recs
 }
 
 // resolveParallel bounds the ids settled at once: a redelivered batch is all claimed
 // before, and settling one id takes two or three round trips.
 const resolveParallel = 16
 
-func (s *Store) resolveAll(ctx context.Context, bs []barrage.Barrage) (int, error) {
+func (s *Store) resolveAll(ctx context.Context, bs []barrage.Barrage) ([]store.Record, error) {
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
-		stored   int
+		stored   []store.Record
 		firstErr error
 	)
 	sem := make(chan struct{}, resolveParallel)
@@ -92,10 +107,10 @@ func (s *Store) resolveAll(ctx context.Context, bs []barrage.Barrage) (int, erro
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			n, err := s.resolve(ctx, b)
+			recs, err := s.resolve(ctx, b)
 			mu.Lock()
 			defer mu.Unlock()
-			stored += n
+			stored = append(stored, recs...)
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
@@ -109,10 +124,10 @@ func (s *Store) resolveAll(ctx context.Context, bs []barrage.Barrage) (int, erro
 // within the write window of base: after that readers may have passed base, so a row that
 // lands late could be missed. A row that misses the window fails the Put and is moved to
 // a new seq when it is retried.
-func (s *Store) writeFeed(ctx context.Context, base int64, bs []barrage.Barrage, idx []int) (int, error) {
+func (s *Store) writeFeed(ctx context.Context, base int64, bs []barrage.Barrage, idx []int) ([]store.Record, error) {
 	deadline := time.Unix(0, base).Add(s.writeWindow)
 	if time.Until(deadline) < s.writeWindow/2 {
-		return 0, fmt.Errorf("ots: put: claiming took too long to write within the window: %w", store.ErrUnavailable)
+		return nil, fmt.Errorf("ots: put: claiming took too long to write within the window: %w", store.ErrUnavailable)
 	}
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -122,16 +137,16 @@ func (s *Store) writeFeed(ctx context.Context, base int64, bs []barrage.Barrage,
 	}
 	results, err := s.batchWrite(wctx, rows)
 	if err != nil {
-		return 0, s.wrap(fmt.Sprintf("write %d rows", len(rows)), err)
+		return nil, s.wrap(fmt.Sprintf("write %d rows", len(rows)), err)
 	}
-	stored := 0
+	var stored []store.Record
 	for k, r := range results {
-		switch {
+		switch i := idx[k]; {
 		case r.IsSucceed:
-			stored++
+			stored = append(stored, store.Record{Barrage: bs[i], Cursor: cursorOf(base+int64(i), bs[i].ID)})
 		case r.Error.Code == codeConditionFail: // a resolver wrote it for us
 		default:
-			return stored, rowError(bs[idx[k]].ID, r.Error)
+			return stored, rowError(bs[i].ID, r.Error)
 		}
 	}
 	return stored, nil
@@ -141,26 +156,26 @@ func (s *Store) writeFeed(ctx context.Context, base int64, bs []barrage.Barrage,
 // if the claim is recent, its writer may still be at work, so the row is written at the
 // claimed seq (whoever is first wins); if the claim is older than half the write window,
 // the id is claimed again at a new seq, so no row is ever written late at an old seq.
-func (s *Store) resolve(ctx context.Context, b barrage.Barrage) (int, error) {
+func (s *Store) resolve(ctx context.Context, b barrage.Barrage) ([]store.Record, error) {
 	for range maxResolveRounds {
 		c, found, err := s.latestClaim(ctx, b.ID)
 		if err != nil {
-			return 0, s.wrap("read claim of "+b.ID, err)
+			return nil, s.wrap("read claim of "+b.ID, err)
 		}
 		if !found { // expired with the TTL: claim afresh
 			c = claim{attempt: -1}
 		} else {
 			exists, stored, written, err := s.readFeed(ctx, c.room, c.seq, b.ID)
 			if err != nil {
-				return 0, s.wrap("read row of "+b.ID, err)
+				return nil, s.wrap("read row of "+b.ID, err)
 			}
 			if exists && written <= time.Unix(0, c.seq).Add(s.writeWindow).UnixMilli() {
-				return 0, nil
+				return nil, nil
 			}
 			if exists {
 				// The service wrote the row after its window (a write whose answer was
 				// lost): readers may be past it. Move it to a new seq, then drop the old.
-				return 0, s.relocate(ctx, stored, c)
+				return nil, s.relocate(ctx, stored, c)
 			}
 			if time.Since(time.Unix(0, c.seq)) < s.writeWindow/2 {
 				return s.writeFeed(ctx, c.seq, []barrage.Barrage{b}, []int{0})
@@ -169,17 +184,17 @@ func (s *Store) resolve(ctx context.Context, b barrage.Barrage) (int, error) {
 		seq := s.nextSeqs(1)
 		results, err := s.batchWrite(ctx, []*tablestore.PutRowChange{s.claimRow(b, c.attempt+1, seq)})
 		if err != nil {
-			return 0, s.wrap("claim "+b.ID+" again", err)
+			return nil, s.wrap("claim "+b.ID+" again", err)
 		}
 		switch r := results[0]; {
 		case r.IsSucceed:
 			return s.writeFeed(ctx, seq, []barrage.Barrage{b}, []int{0})
 		case r.Error.Code != codeConditionFail:
-			return 0, rowError(b.ID, r.Error)
+			return nil, rowError(b.ID, r.Error)
 		}
 		// Another writer claimed it again first: look once more.
 	}
-	return 0, fmt.Errorf("ots: put %s: claims kept changing: %w", b.ID, store.ErrUnavailable)
+	return nil, fmt.Errorf("ots: put %s: claims kept changing: %w", b.ID, store.ErrUnavailable)
 }
 
 // relocate claims b again at a new seq, writes its row there and deletes the row at the

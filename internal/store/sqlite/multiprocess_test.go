@@ -67,7 +67,7 @@ func TestSharedFileWriter(t *testing.T) {
 		if err != nil {
 			t.Fatalf("writer %s batch %d: %v", name, k, err)
 		}
-		stored += n
+		stored += len(n)
 	}
 	fmt.Printf("stored=%d\n", stored)
 }

@@ -81,8 +81,8 @@ func TestCleanupFollowsTheClock(t *testing.T) {
 	ctx := t.Context()
 	old := barrages(t, "clock", 1, t0.Add(-30*time.Minute))[0]
 	young := barrages(t, "clock", 1, t0.Add(20*time.Minute))[0]
-	if n, err := s.Put(ctx, []barrage.Barrage{old, young}); err != nil || n != 2 {
-		t.Fatalf("Put = %d, %v", n, err)
+	if n, err := s.Put(ctx, []barrage.Barrage{old, young}); err != nil || len(n) != 2 {
+		t.Fatalf("Put = %d, %v", len(n), err)
 	}
 	waitRuns := func(k int) {
 		t.Helper()
@@ -154,8 +154,8 @@ func TestLockedFileIsUnavailable(t *testing.T) {
 	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Put(t.Context(), barrages(t, "locked", 1, time.Now())); err != nil || n != 1 {
-		t.Fatalf("Put once the lock is free = %d, %v", n, err)
+	if n, err := s.Put(t.Context(), barrages(t, "locked", 1, time.Now())); err != nil || len(n) != 1 {
+		t.Fatalf("Put once the lock is free = %d, %v", len(n), err)
 	}
 }
 

@@ -152,7 +152,7 @@ func putInBatches(ctx context.Context, s store.Store, bs []barrage.Barrage, size
 		if err != nil {
 			return err
 		}
-		stored.Add(int64(n))
+		stored.Add(int64(len(n)))
 	}
 	return nil
 }

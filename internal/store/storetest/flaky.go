@@ -39,9 +39,9 @@ func (f *Flaky) fault(op string) error {
 }
 
 // Put stores bs unless failing.
-func (f *Flaky) Put(ctx context.Context, bs []barrage.Barrage) (int, error) {
+func (f *Flaky) Put(ctx context.Context, bs []barrage.Barrage) ([]store.Record, error) {
 	if err := f.fault("put"); err != nil {
-		return 0, err
+		return nil, err
 	}
 	return f.Store.Put(ctx, bs)
 }

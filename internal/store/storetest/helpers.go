@@ -73,7 +73,7 @@ func put(ctx context.Context, t testing.TB, s store.Store, bs []barrage.Barrage)
 	if err != nil {
 		t.Fatalf("Put of %d barrages: %v", len(bs), err)
 	}
-	return n
+	return len(n)
 }
 
 // putEach puts every barrage on its own, so each Put returns before the next begins.

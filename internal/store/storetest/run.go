@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T, opts store.Options) store.Store) 
 	}{
 		{"Idempotency", testIdempotency},
 		{"MixedBatch", testMixedBatch},
+		{"PutReturnsStored", testPutReturnsStored},
 		{"OversizeBatch", testOversizeBatch},
 		{"Order", testOrder},
 		{"Replay", testReplay},
