@@ -20,7 +20,7 @@ export class Danmaku {
     this.view = renderer === 'canvas' ? new CanvasView(stage, this.clock) : new DomView(layer, this.clock);
     this.onShown = onShown;
     this.onDropped = onDropped;
-    this.settings = { speed: 1, opacity: 1, area: 0.75, fontSize: 24, density: 80 };
+    this.settings = { speed: 1, opacity: 1, area: 0.75, fontSize: 24, density: 80, lanes: Infinity };
     this.queue = [];
     this.ownQueue = [];
     this.hidden = false;
@@ -44,7 +44,7 @@ export class Danmaku {
   resize() {
     this.width = this.stage.clientWidth;
     this.height = this.stage.clientHeight;
-    const rows = Math.floor((this.height * this.settings.area) / this.rowHeight);
+    const rows = Math.min(this.settings.lanes, Math.floor((this.height * this.settings.area) / this.rowHeight));
     if (rows !== this.lanes.count) this.lanes.resize(rows);
     this.view.resize(this.width, this.height);
   }
@@ -53,7 +53,7 @@ export class Danmaku {
     this.settings[name] = value;
     if (name === 'opacity') this.view.setOpacity(value);
     if (name === 'fontSize') this.clear(); // rows change height; start from an empty screen
-    if (name === 'fontSize' || name === 'area') this.resize();
+    if (name === 'fontSize' || name === 'area' || name === 'lanes') this.resize();
   }
 
   // push queues a barrage; own ones go first, skip the density cap and are never dropped.

@@ -1,10 +1,10 @@
 // The load sender form: starts a run on the server, follows its progress, cancels it.
 // The operator token lives in this tab's sessionStorage only, and travels as a Bearer header.
-import { explain, OFFLINE } from './problem.js';
+import { explain } from './problem.js';
+import { t } from './i18n.js';
 
 const POLL_MS = 250;
 const TOKEN_KEY = 'barrage.operatorToken';
-const REFUSED = 'The operator token was not accepted (401). Check it and try again; nothing was started.';
 
 const stored = () => {
   try {
@@ -44,7 +44,7 @@ export function wireLoad(section, room) {
   const why = async (res) => {
     if (res.status !== 401) return explain(res);
     keep('');
-    return REFUSED;
+    return t('load.refused');
   };
 
   const fail = (msg) => {
@@ -59,8 +59,8 @@ export function wireLoad(section, room) {
     f('load-rate').textContent = String(Math.round(p.rate));
     f('load-left').textContent = p.remainingSeconds.toFixed(1);
     bar.value = p.done ? 1 : Math.min(1, p.elapsedSeconds / p.durationSeconds);
-    f('load-status').textContent = p.done ? (p.cancelled ? 'cancelled' : 'done') : 'running';
-    if (p.lastFailure) fail(`Some barrages failed: ${p.lastFailure}.`);
+    f('load-status').textContent = p.done ? (p.cancelled ? t('load.cancelled') : t('load.done')) : t('load.running');
+    if (p.lastFailure) fail(t('load.someFailed', p.lastFailure));
     section.dataset.run = p.id;
     if (p.done) {
       runId = '';
@@ -83,7 +83,7 @@ export function wireLoad(section, room) {
       }
       show(await res.json());
     } catch {
-      fail(OFFLINE);
+      fail(t('offline'));
     }
     if (runId) timer = setTimeout(poll, POLL_MS);
   };
@@ -95,7 +95,7 @@ export function wireLoad(section, room) {
       token = tokenField.value.trim();
       if (!token) {
         tokenField.focus();
-        return fail('Enter the operator token first.');
+        return fail(t('load.tokenFirst'));
       }
     }
     const body = {
@@ -109,7 +109,7 @@ export function wireLoad(section, room) {
       res = await call(base, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     } catch {
       start.disabled = false;
-      return fail(OFFLINE);
+      return fail(t('offline'));
     }
     if (res.status !== 202) {
       start.disabled = false;
@@ -131,7 +131,7 @@ export function wireLoad(section, room) {
       if (res.ok) show(await res.json());
       else fail(await why(res));
     } catch {
-      fail(OFFLINE);
+      fail(t('offline'));
     }
   });
 }

@@ -1,4 +1,6 @@
 // Viewer preferences kept in this browser: display settings and block words.
+import { t } from './i18n.js';
+
 const PREFS_KEY = 'barrage.prefs';
 const BLOCK_KEY = 'barrage.blockWords';
 
@@ -60,7 +62,7 @@ export class BlockWords {
         const rm = document.createElement('button');
         rm.type = 'button';
         rm.textContent = '×';
-        rm.setAttribute('aria-label', 'Unblock ' + w);
+        rm.setAttribute('aria-label', t('unblock', w));
         rm.addEventListener('click', () => {
           this.words = this.words.filter((x) => x !== w);
           this.changed();

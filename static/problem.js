@@ -1,5 +1,10 @@
-// Turns an API answer into a sentence a person can act on.
-const FIELD_NAMES = { text: 'Your barrage', color: 'The color', mode: 'The mode', message: 'The message', concurrency: 'Concurrency', duration: 'Duration' };
+// Turns an API answer into a sentence a person can act on, in the page's language.
+import { t } from './i18n.js';
+
+const fieldName = (f) => {
+  const name = t('field.' + f);
+  return name === 'field.' + f ? f : name;
+};
 
 export async function explain(res) {
   let p = {};
@@ -10,22 +15,21 @@ export async function explain(res) {
   }
   const wait = Number(res.headers.get('Retry-After')) || 0;
   if (Array.isArray(p.errors) && p.errors.length) {
-    return p.errors.map((e) => `${FIELD_NAMES[e.field] || e.field} ${e.reason}.`).join(' ');
+    return p.errors.map((e) => t('fieldError', fieldName(e.field), e.reason)).join(' ');
   }
   switch (res.status) {
     case 429:
-      return `${p.detail ? capital(p.detail) + '.' : 'You are sending too fast.'} Try again in ${wait || 1} s.`;
+      return t('tryAgainIn', p.detail ? sentence(p.detail) : t('tooFast'), wait || 1);
     case 503:
-      return `The service is busy and could not confirm it. Try again in ${wait || 1} s.`;
+      return t('busy', wait || 1);
     case 413:
-      return 'That is too long to send.';
+      return t('tooLarge');
   }
-  if (p.detail) return capital(p.detail) + '.';
-  return `The server answered ${res.status}${p.title ? ' (' + p.title + ')' : ''}.`;
+  if (p.detail) return sentence(p.detail);
+  return p.title ? t('answeredTitle', res.status, p.title) : t('answered', res.status);
 }
 
-export const OFFLINE = 'Could not reach the server. Check your connection and try again.';
-
-function capital(s) {
-  return s.charAt(0).toUpperCase() + s.slice(1).replace(/[.]$/, '');
+// sentence makes a problem's detail a sentence: capitalised, with one full stop.
+function sentence(s) {
+  return t('sentence', s.charAt(0).toUpperCase() + s.slice(1).replace(/[.。]$/, ''));
 }

@@ -1,7 +1,8 @@
 // The send box: Enter or Send posts the barrage; an error is shown under the box and the
 // text stays, so nothing typed is lost. Every barrage carries an Idempotency-Key, and a
 // retry of the same barrage after a 503 or a lost answer reuses it, so it never shows twice.
-import { explain, OFFLINE } from './problem.js';
+import { explain } from './problem.js';
+import { t } from './i18n.js';
 
 // newKey works on plain http too, where crypto.randomUUID is not offered.
 function newKey() {
@@ -32,9 +33,9 @@ export function wireSend(form, room, maxText, onSent) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const value = text.value;
-    if (!value.trim()) return fail('Type something first.');
+    if (!value.trim()) return fail(t('typeFirst'));
     const runes = [...value.trim()].length;
-    if (runes > maxText) return fail(`Your barrage is ${runes} characters long; the limit is ${maxText}.`);
+    if (runes > maxText) return fail(t('tooLong', runes, maxText));
     button.disabled = true;
     const body = JSON.stringify({ text: value, color: color.value, mode: mode.value });
     if (!pending || pending.body !== body) pending = { body, key: newKey() };
@@ -47,7 +48,7 @@ export function wireSend(form, room, maxText, onSent) {
       });
     } catch {
       button.disabled = false;
-      return fail(OFFLINE + ' Sending it again will not show it twice.');
+      return fail(t('offline') + t('sendAgain'));
     }
     if (res.status !== 503) pending = null; // answered for sure: a new send is a new barrage
     if (res.status === 202) {
@@ -59,7 +60,7 @@ export function wireSend(form, room, maxText, onSent) {
       text.focus();
       return;
     }
-    fail((await explain(res)) + (res.status === 503 ? ' Sending it again will not show it twice.' : ''));
+    fail((await explain(res)) + (res.status === 503 ? t('sendAgain') : ''));
     const wait = Number(res.headers.get('Retry-After')) || 0;
     setTimeout(() => (button.disabled = false), wait * 1000);
   });

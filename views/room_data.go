@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/barrage-live/barrage/internal/barrage"
+	"github.com/barrage-live/barrage/internal/i18n"
 )
 
 // RoomData is everything the room page shows when it opens.
@@ -16,6 +17,7 @@ type RoomData struct {
 	LastCursor string            // where the live stream resumes (its lastEventId)
 	LoadSender LoadSenderSettings
 	Version    string
+	Lang       i18n.Lang // the reader's language; English when unset
 }
 
 // LoadSenderSettings say whether the page offers the load sender, and its bounds.
@@ -56,3 +58,14 @@ func staticURL(version, name string) string {
 }
 
 func rfc3339(b barrage.Barrage) string { return b.AcceptedAt.UTC().Format(time.RFC3339Nano) }
+
+// lang is l, or English when l is unset.
+func lang(l i18n.Lang) i18n.Lang {
+	if _, ok := i18n.Valid(string(l)); ok {
+		return l
+	}
+	return i18n.English
+}
+
+// t is the catalogue's string key in l.
+func t(l i18n.Lang, key string, args ...any) string { return i18n.T(lang(l), key, args...) }

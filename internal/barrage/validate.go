@@ -8,9 +8,13 @@ import (
 )
 
 // FieldError says which field of a barrage is wrong and why, in words a sender can act on.
+// Code and Args name the reason without its words, for pages that say it in another
+// language.
 type FieldError struct {
 	Field  string // JSON name of the field
 	Reason string
+	Code   string
+	Args   []any
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
@@ -18,8 +22,8 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 // ErrInvalid is wrapped by every validation error, so callers can tell bad input from faults.
 var ErrInvalid = errors.New("invalid barrage")
 
-func invalid(field, format string, args ...any) error {
-	return fmt.Errorf("%w: %w", ErrInvalid, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+func invalid(field, code, format string, args ...any) error {
+	return fmt.Errorf("%w: %w", ErrInvalid, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...), Code: code, Args: args})
 }
 
 // ValidRoom reports whether room is a safe room name: 1 to MaxRoomLength characters of
@@ -28,14 +32,14 @@ func ValidRoom(room string) error { return safeName("room", room, MaxRoomLength)
 
 func safeName(field, s string, max int) error {
 	if s == "" {
-		return invalid(field, "must not be empty")
+		return invalid(field, "empty", "must not be empty")
 	}
 	if len(s) > max {
-		return invalid(field, "must be at most %d characters", max)
+		return invalid(field, "longerThan", "must be at most %d characters", max)
 	}
 	for _, c := range s {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return invalid(field, "may only contain letters, digits, '-' and '_'")
+			return invalid(field, "nameChars", "may only contain letters, digits, '-' and '_'")
 		}
 	}
 	return nil
@@ -45,17 +49,17 @@ func safeName(field, s string, max int) error {
 // no control characters, which could break lines in logs and on screen.
 func ValidText(text string) error {
 	if !utf8.ValidString(text) {
-		return invalid("text", "is not valid UTF-8")
+		return invalid("text", "notUTF8", "is not valid UTF-8")
 	}
 	if text == "" {
-		return invalid("text", "must not be empty")
+		return invalid("text", "empty", "must not be empty")
 	}
 	if n := utf8.RuneCountInString(text); n > MaxTextRunes {
-		return invalid("text", "is %d characters long; the limit is %d", n, MaxTextRunes)
+		return invalid("text", "textTooLong", "is %d characters long; the limit is %d", n, MaxTextRunes)
 	}
 	for _, r := range text {
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return invalid("text", "must not contain control characters or line breaks")
+			return invalid("text", "controlChars", "must not contain control characters or line breaks")
 		}
 	}
 	return nil
@@ -64,11 +68,11 @@ func ValidText(text string) error {
 // ValidColor accepts only "#rrggbb" in lower case.
 func ValidColor(color string) error {
 	if len(color) != 7 || color[0] != '#' {
-		return invalid("color", "must look like #rrggbb")
+		return invalid("color", "color", "must look like #rrggbb")
 	}
 	for _, c := range color[1:] {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return invalid("color", "must look like #rrggbb")
+			return invalid("color", "color", "must look like #rrggbb")
 		}
 	}
 	return nil
@@ -80,7 +84,7 @@ func ValidMode(m Mode) error {
 	case ModeScroll, ModeTop, ModeBottom:
 		return nil
 	}
-	return invalid("mode", "must be one of scroll, top or bottom")
+	return invalid("mode", "mode", "must be one of scroll, top or bottom")
 }
 
 // Validate checks every field of an accepted barrage. The processor calls it again on what
@@ -102,7 +106,7 @@ func (b Barrage) Validate() error {
 		return err
 	}
 	if b.AcceptedAt.IsZero() {
-		return invalid("acceptedAt", "must be set")
+		return invalid("acceptedAt", "unset", "must be set")
 	}
 	return nil
 }

@@ -92,16 +92,7 @@ func deadLetterServiceRef(r rendered) string {
 			return ref.Name
 		}
 	}
-	for _, ks := range r.alphaSources {
-		spec, _ := ks["spec"].(map[string]any)
-		delivery, _ := spec["delivery"].(map[string]any)
-		dls, _ := delivery["deadLetterSink"].(map[string]any)
-		if ref, _ := dls["ref"].(map[string]any); ref["apiVersion"] == "v1" && ref["kind"] == "Service" {
-			name, _ := ref["name"].(string)
-			return name
-		}
-	}
-	return ""
+	return "" // a v1alpha1 KafkaSource has no delivery, so no dead-letter sink
 }
 
 // TestDeadLetterSinkInEveryKafkaSourceEnvironment: wherever an environment runs a
@@ -111,7 +102,7 @@ func TestDeadLetterSinkInEveryKafkaSourceEnvironment(t *testing.T) {
 	for _, env := range environments {
 		t.Run(env, func(t *testing.T) {
 			r := decode(t, env, mustRender(t, valueFiles(env), nil))
-			sources := len(r.kafkaSources) + len(r.alphaSources)
+			sources := len(r.kafkaSources)
 			sink := deadLetterDeployment(r)
 			switch {
 			case sources > 0 && deadLetterServiceRef(r) != "barrage-deadletter":

@@ -17,7 +17,6 @@ import (
 	"knative.dev/pkg/apis"
 	"knative.dev/serving/pkg/apis/config"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // credentialEnv are the env names that must only ever come from a Secret.
@@ -27,7 +26,7 @@ var credentialEnv = []string{"OTS_KEYID", "OTS_SECRET", "KAFKA_USER", "KAFKA_PWD
 type rendered struct {
 	services     map[string]*servingv1.Service // by app.kubernetes.io/component
 	kafkaSources []*KafkaSource
-	alphaSources []map[string]any // sources.knative.dev/v1alpha1, which has no Go types
+	alphaSources []*KafkaSourceV1Alpha1
 	secrets      []*corev1.Secret
 	deployments  []*appsv1.Deployment
 	coreServices []*corev1.Service
@@ -60,11 +59,11 @@ func decode(t *testing.T, env string, docs []doc) rendered {
 			}
 			r.services[role] = svc
 		case d.kind == "KafkaSource" && d.apiVersion == "sources.knative.dev/v1alpha1":
-			var m map[string]any
-			if err := yaml.Unmarshal(d.raw, &m); err != nil {
-				t.Fatalf("%s: %v", d.source, err)
+			var ks KafkaSourceV1Alpha1
+			if err := decodeStrict(d.raw, &ks); err != nil {
+				t.Fatalf("%s: KafkaSource does not decode strictly as v1alpha1: %v", d.source, err)
 			}
-			r.alphaSources = append(r.alphaSources, m)
+			r.alphaSources = append(r.alphaSources, &ks)
 		case d.kind == "KafkaSource":
 			var ks KafkaSource
 			if err := decodeStrict(d.raw, &ks); err != nil {

@@ -10,9 +10,13 @@ import (
 	"testing"
 )
 
-// generatedToken is the admin token the chart draws at random when none is given; the
-// golden files hold a placeholder for it.
-var generatedToken = regexp.MustCompile(`(?m)^(  BARRAGE_ADMIN_TOKEN: )"[^"]*"$`)
+// generatedToken matches what the chart draws at random: the admin token when none is
+// given, and the checksum salt. The golden files hold a placeholder for them, and for the
+// checksums of the Secret holding them (TestSecretChecksum checks those).
+var (
+	generatedToken = regexp.MustCompile(`(?m)^(  BARRAGE_ADMIN_TOKEN: |  checksum-salt: )\S+$`)
+	secretChecksum = regexp.MustCompile(`(?m)^(\s+checksum/secret: )[0-9a-f]{64}$`)
+)
 
 var update = flag.Bool("update", false, "rewrite the golden manifests in testdata/")
 
@@ -35,10 +39,17 @@ func TestEnvironments(t *testing.T) {
 func golden(t *testing.T, env string, docs []doc) {
 	t.Helper()
 	var got bytes.Buffer
+	generated := false
+	for _, d := range docs {
+		generated = generated || d.kind == "Secret" && generatedToken.Match(d.raw)
+	}
 	for _, d := range docs {
 		raw := d.raw
 		if d.kind == "Secret" {
 			raw = generatedToken.ReplaceAll(raw, []byte(`$1"<generated>"`))
+		}
+		if generated {
+			raw = secretChecksum.ReplaceAll(raw, []byte(`$1"<sha256 of the generated Secret>"`))
 		}
 		got.WriteString("---\n# Source: " + d.source + "\n")
 		got.Write(bytes.TrimPrefix(raw, []byte("---\n")))

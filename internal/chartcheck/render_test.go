@@ -2,6 +2,7 @@ package chartcheck
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -38,9 +39,22 @@ func valueFiles(env string) []string {
 	return []string{filepath.Join(chartDir, "environments", env+".yaml")}
 }
 
-// mergeValues layers value files and --set style overrides the way the helm CLI does.
+// mergeValues layers value files and --set style overrides the way the helm CLI does. A
+// file's "# ci-set: key=value" lines come first, as ci/chart-check and ci/kube-check add them.
 func mergeValues(files, set []string) (map[string]any, error) {
-	opts := values.Options{ValueFiles: files, Values: set}
+	var ciSet []string
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(raw), "\n") {
+			if v, ok := strings.CutPrefix(line, "# ci-set: "); ok {
+				ciSet = append(ciSet, strings.TrimSpace(v))
+			}
+		}
+	}
+	opts := values.Options{ValueFiles: files, Values: append(ciSet, set...)}
 	return opts.MergeValues(getter.Providers{})
 }
 
@@ -69,13 +83,26 @@ func render(files, set []string) ([]doc, error) {
 
 // dryRunInstall is `helm install --dry-run` without a cluster.
 func dryRunInstall(files, set []string) (*release.Release, error) {
-	ch, err := loader.Load(chartDir)
-	if err != nil {
-		return nil, fmt.Errorf("load chart: %w", err)
-	}
 	vals, err := mergeValues(files, set)
 	if err != nil {
 		return nil, fmt.Errorf("values: %w", err)
+	}
+	return installValues(vals)
+}
+
+// renderValues renders merged values, for values set with their Go types.
+func renderValues(vals map[string]any) ([]doc, error) {
+	rel, err := installValues(vals)
+	if err != nil {
+		return nil, err
+	}
+	return splitDocs(rel.Manifest)
+}
+
+func installValues(vals map[string]any) (*release.Release, error) {
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		return nil, fmt.Errorf("load chart: %w", err)
 	}
 	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
 	install.DryRun = true

@@ -23,6 +23,7 @@ func TestValueCombinations(t *testing.T) {
 		{name: "eci homepage and fc processor", env: "defaults", set: []string{
 			"homepage.workloadClass=eci", "homepage.eci.imageSnapshotId=imc-1", "homepage.eci.useSpecs=2-4Gi",
 			"processor.workloadClass=fc", "processor.fc.roleArn=acs:ram::1:role/fc",
+			"processor.image.repository=registry.cn-hangzhou.aliyuncs.com/ns/barrage",
 		}, check: func(t *testing.T, r rendered) {
 			wantClass(t, r, "homepage", "eci")
 			wantClass(t, r, "processor", "fc")
@@ -47,9 +48,9 @@ func TestValueCombinations(t *testing.T) {
 			"credentials.otsKeyId=id", "credentials.otsSecret=s",
 		}, check: func(t *testing.T, r rendered) {
 			wantKafkaSources(t, r, 0)
-			// Five credentials and the generated operator token of the load sender.
-			if len(r.secrets) != 1 || len(r.secrets[0].Data) != 6 {
-				t.Fatalf("secrets %v, want one with six keys", r.secrets)
+			// Five credentials, the generated operator token of the load sender and the checksum salt.
+			if len(r.secrets) != 1 || len(r.secrets[0].Data) != 7 {
+				t.Fatalf("secrets %v, want one with seven keys", r.secrets)
 			}
 			if r.secrets[0].Name != "barrage-credentials" {
 				t.Errorf("secret name %q", r.secrets[0].Name)
@@ -96,12 +97,28 @@ func TestValueCombinations(t *testing.T) {
 			if len(r.alphaSources) != 1 {
 				t.Fatalf("%d v1alpha1 sources", len(r.alphaSources))
 			}
-			spec := r.alphaSources[0]["spec"].(map[string]any)
-			if spec["topics"] != "barrage-info" || spec["bootstrapServers"] != "192.168.42.205:9092,192.168.42.204:9092,192.168.42.203:9092" {
-				t.Errorf("v1alpha1 spec %v, want the seed's comma-separated strings", spec)
+			// The decode is strict, so a delivery, ordering, initialOffset or SASL type
+			// (none of which v1alpha1 has) would already have failed it.
+			spec := r.alphaSources[0].Spec
+			if spec.Topics != "barrage-info" || spec.BootstrapServers != "192.168.42.205:9092,192.168.42.204:9092,192.168.42.203:9092" {
+				t.Errorf("v1alpha1 spec %+v, want the seed's comma-separated strings", spec)
 			}
-			if spec["delivery"].(map[string]any)["deadLetterSink"] == nil {
-				t.Error("no dead letter sink")
+			if spec.Sink == nil || spec.Sink.Ref == nil || spec.Sink.Ref.Name != "test-barrage-process" {
+				t.Errorf("v1alpha1 sink %+v, want the processor", spec.Sink)
+			}
+			wantAnnotations(t, "v1alpha1 KafkaSource", r.alphaSources[0].Annotations, map[string]string{
+				"k8s.aliyun.com/retry-count": "5", "k8s.aliyun.com/retry-interval": "2", "k8s.aliyun.com/req-timeout": "60",
+			})
+			if d := deadLetterDeployment(r); d != nil {
+				t.Errorf("dead-letter sink %s deployed, but a v1alpha1 KafkaSource cannot send to it", d.Name)
+			}
+		}},
+		{name: "v1alpha1 KafkaSource with SASL PLAIN", env: "staging", set: []string{
+			"eventDriver.kafkaSource.apiVersion=sources.knative.dev/v1alpha1",
+		}, check: func(t *testing.T, r rendered) {
+			n := r.alphaSources[0].Spec.Net
+			if n == nil || n.SASL == nil || !n.SASL.Enable || n.SASL.User.SecretKeyRef == nil || n.SASL.Password.SecretKeyRef == nil {
+				t.Errorf("v1alpha1 net %+v, want SASL from the Secret", n)
 			}
 		}},
 		{name: "images by digest and tag per role", env: "defaults", set: []string{
@@ -207,6 +224,19 @@ func TestBadValues(t *testing.T) {
 			"at '/processor/extraEnv/0/value': got number, want string"},
 		{"bundled kafka typo", "dev", []string{"localKafka.partition=3"},
 			"additional properties 'partition' not allowed"},
+		{"retention under the app's floor", "defaults", []string{"store.retention=30m"},
+			`store.retention must be at least 1h, not "30m"`},
+		{"fractional send rate", "defaults", []string{"homepage.limits.sendsPerSecond=1.5"},
+			"at '/homepage/limits/sendsPerSecond': got string, want integer"},
+		{"load concurrency over the app's limit", "defaults", []string{"homepage.loadSender.maxConcurrency=1025"},
+			"at '/homepage/loadSender/maxConcurrency': maximum: got 1,025, want 1,024"},
+		{"a zero-length load run", "defaults", []string{"homepage.loadSender.maxDuration=0s"},
+			`homepage.loadSender.maxDuration must be at least 1ns, not "0s"`},
+		{"v1alpha1 with a dead-letter sink", "defaults", []string{"eventDriver.kafkaSource.apiVersion=sources.knative.dev/v1alpha1",
+			"eventDriver.kafkaSource.deadLetterSink.uri=http://dlq.example/"},
+			"eventDriver.kafkaSource.deadLetterSink: a v1alpha1 KafkaSource has no delivery"},
+		{"v1alpha1 with SCRAM", "staging", []string{"eventDriver.kafkaSource.apiVersion=sources.knative.dev/v1alpha1",
+			"kafka.sasl.mechanism=SCRAM-SHA-512"}, "a v1alpha1 KafkaSource speaks SASL PLAIN only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package homepage
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -19,7 +18,7 @@ const maxListLimit = 1000
 func (s *Server) listBarrages(w http.ResponseWriter, r *http.Request) {
 	room := r.PathValue("room")
 	if err := barrage.ValidRoom(room); err != nil {
-		s.reject(w, http.StatusBadRequest, "Invalid room", err)
+		s.reject(w, http.StatusBadRequest, "invalidRoom", err)
 		return
 	}
 	q := r.URL.Query()
@@ -27,7 +26,8 @@ func (s *Server) listBarrages(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxListLimit {
-			s.reject(w, http.StatusBadRequest, "Invalid limit", errors.New("limit must be a whole number from 1 to 1000"))
+			s.refuse(w, problem.Invalid(http.StatusBadRequest, "invalidLimit",
+				problem.FieldError{Field: "limit", Reason: "must be a whole number from 1 to 1000", Key: "wholeNumber", Args: []any{1, maxListLimit}}))
 			return
 		}
 		limit = n
@@ -36,7 +36,9 @@ func (s *Server) listBarrages(w http.ResponseWriter, r *http.Request) {
 	recs, err := s.history.After(r.Context(), room, after, limit)
 	if err != nil {
 		s.log.Warn("history read failed", "room", room, "err", err)
-		problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Detail: "history is not available right now", RetryAfter: 2 * time.Second})
+		d := problem.New(http.StatusServiceUnavailable, "historyDown")
+		d.RetryAfter = 2 * time.Second
+		problem.Write(w, d)
 		return
 	}
 	next := after

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -32,66 +31,58 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 	room := r.PathValue("room")
 	if err := barrage.ValidRoom(room); err != nil {
-		s.reject(w, http.StatusBadRequest, "Invalid room", err)
+		s.reject(w, http.StatusBadRequest, "invalidRoom", err)
 		return
 	}
 	client := s.clients.key(r)
 	if refused := s.clients.allowSend(client); refused != nil {
-		if s.hooks.Rejected != nil {
-			s.hooks.Rejected(refused.Title)
-		}
-		problem.Write(w, *refused)
+		s.refuse(w, *refused)
 		return
 	}
 	idem := r.Header.Get("Idempotency-Key")
-	if err := validIdempotencyKey(idem); err != nil {
-		s.reject(w, http.StatusBadRequest, "Invalid Idempotency-Key", err)
+	if bad := validIdempotencyKey(idem); bad != nil {
+		s.refuse(w, *bad)
 		return
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
-		s.reject(w, http.StatusUnsupportedMediaType, "Unsupported content type",
-			errors.New("send the barrage as JSON with Content-Type: application/json"))
+		s.refuse(w, problem.New(http.StatusUnsupportedMediaType, "unsupportedType"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, barrage.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			s.reject(w, http.StatusRequestEntityTooLarge, "Body too large",
-				fmt.Errorf("the body is larger than %d bytes", barrage.MaxBodyBytes))
+			s.refuse(w, problem.New(http.StatusRequestEntityTooLarge, "bodyTooLarge", barrage.MaxBodyBytes))
 			return
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			s.reject(w, http.StatusRequestTimeout, "Body too slow", errors.New("the body did not arrive in time"))
+			s.refuse(w, problem.New(http.StatusRequestTimeout, "bodyTooSlow"))
 			return
 		}
-		s.reject(w, http.StatusBadRequest, "Unreadable body", errors.New("the body could not be read"))
+		s.refuse(w, problem.New(http.StatusBadRequest, "unreadableBody"))
 		return
 	}
 	// encoding/json would quietly replace invalid UTF-8; a sender should hear about it.
 	if !utf8.Valid(body) {
-		s.reject(w, http.StatusBadRequest, "Invalid barrage", &barrage.FieldError{Field: "text", Reason: "is not valid UTF-8"})
+		s.refuse(w, problem.Invalid(http.StatusBadRequest, "invalidBarrage", problem.FieldError{Field: "text", Reason: "is not valid UTF-8", Key: "notUTF8"}))
 		return
 	}
 	var d barrage.Draft
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
-		s.reject(w, http.StatusBadRequest, "Malformed JSON", fmt.Errorf("the body is not a barrage: %s", jsonReason(err)))
+		s.refuse(w, jsonProblem(err))
 		return
 	}
 	b, err := s.accept(room, d, idem, client)
 	if err != nil {
-		s.reject(w, http.StatusUnprocessableEntity, "Invalid barrage", err)
+		s.reject(w, http.StatusUnprocessableEntity, "invalidBarrage", err)
 		return
 	}
 	if err := s.produce(r.Context(), b); err != nil {
-		problem.Write(w, problem.Details{
-			Status: http.StatusServiceUnavailable, Title: "Try again shortly",
-			Detail: "the barrage could not be confirmed as queued, so it may still appear; send it again " +
-				"with the same Idempotency-Key and it shows at most once",
-			RetryAfter: time.Second,
-		})
+		d := problem.New(http.StatusServiceUnavailable, "notQueued")
+		d.RetryAfter = time.Second
+		problem.Write(w, d)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -142,13 +133,15 @@ func (s *Server) accept(room string, d barrage.Draft, key string, client netip.P
 // maxIdempotencyKey bounds the key: a UUID is 36 bytes, and the key is hashed, never stored.
 const maxIdempotencyKey = 128
 
-func validIdempotencyKey(k string) error {
+func validIdempotencyKey(k string) *problem.Details {
 	if len(k) > maxIdempotencyKey {
-		return fmt.Errorf("the Idempotency-Key is longer than %d bytes", maxIdempotencyKey)
+		d := problem.New(http.StatusBadRequest, "idempotencyKeyLong", maxIdempotencyKey)
+		return &d
 	}
 	for i := 0; i < len(k); i++ {
 		if k[i] <= ' ' || k[i] > '~' {
-			return errors.New("the Idempotency-Key must be printable ASCII without spaces")
+			d := problem.New(http.StatusBadRequest, "idempotencyKeyChars")
+			return &d
 		}
 	}
 	return nil
@@ -178,16 +171,19 @@ func (s *Server) produce(ctx context.Context, b barrage.Barrage) error {
 	return nil
 }
 
-// reject answers a client error; field errors from validation are listed by field.
-func (s *Server) reject(w http.ResponseWriter, status int, title string, err error) {
-	d := problem.Details{Status: status, Title: title, Detail: err.Error()}
+// reject answers a validation error as the problem of key, listing the wrong field.
+func (s *Server) reject(w http.ResponseWriter, status int, key string, err error) {
 	var fe *barrage.FieldError
-	if errors.As(err, &fe) {
-		d.Detail = fe.Field + " " + fe.Reason
-		d.Errors = []problem.FieldError{{Field: fe.Field, Reason: fe.Reason}}
+	if !errors.As(err, &fe) {
+		fe = &barrage.FieldError{Reason: err.Error()}
 	}
+	s.refuse(w, problem.Invalid(status, key, problem.FieldError{Field: fe.Field, Reason: fe.Reason, Key: fe.Code, Args: fe.Args}))
+}
+
+// refuse answers a client error and counts it by its English title.
+func (s *Server) refuse(w http.ResponseWriter, d problem.Details) {
 	if s.hooks.Rejected != nil {
-		s.hooks.Rejected(title)
+		s.hooks.Rejected(d.Title)
 	}
 	problem.Write(w, d)
 }
@@ -201,17 +197,17 @@ func isJSON(contentType string) bool {
 	return err == nil && mt == "application/json"
 }
 
-// jsonReason says what is wrong with a body in words that do not expose decoder internals.
-func jsonReason(err error) string {
+// jsonProblem says what is wrong with a body in words that do not expose decoder internals.
+func jsonProblem(err error) problem.Details {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
-		return fmt.Sprintf("invalid JSON at byte %d", syntax.Offset)
+		return problem.New(http.StatusBadRequest, "jsonSyntax", syntax.Offset)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type.Kind())
+		return problem.New(http.StatusBadRequest, "jsonType", typ.Field, typ.Type.Kind())
 	case errors.Is(err, io.EOF):
-		return "the body is empty"
+		return problem.New(http.StatusBadRequest, "jsonEmpty")
 	}
-	return err.Error()
+	return problem.New(http.StatusBadRequest, "jsonOther", err.Error())
 }

@@ -72,10 +72,16 @@ func (c *clients) tracking() int {
 	return len(c.byKey)
 }
 
+// tooMany is a 429 of the catalogue's key.
+func tooMany(key string, wait time.Duration) *problem.Details {
+	d := problem.New(http.StatusTooManyRequests, key)
+	d.RetryAfter = wait
+	return &d
+}
+
 // busy is the answer when every tracked client is active and a new one arrives.
 func (c *clients) busy() *problem.Details {
-	return &problem.Details{Status: http.StatusTooManyRequests, Title: "Too many clients",
-		Detail: "this server is serving as many clients as it can track; try again shortly", RetryAfter: max(c.refill, time.Second)}
+	return tooMany("tooManyClients", max(c.refill, time.Second))
 }
 
 // get finds or makes key's entry, touching it. c.mu is held. Each call also forgets up to
@@ -138,8 +144,7 @@ func (c *clients) allowSend(key netip.Prefix) *problem.Details {
 		return c.busy()
 	}
 	if wait := spend(cl.send, now); wait > 0 {
-		return &problem.Details{Status: http.StatusTooManyRequests, Title: "Too many barrages",
-			Detail: "you are sending faster than this room allows; wait a moment", RetryAfter: wait}
+		return tooMany("tooManyBarrages", wait)
 	}
 	return nil
 }
@@ -158,12 +163,10 @@ func (c *clients) openStream(key netip.Prefix) (release func(), refused *problem
 		return nil, c.busy()
 	}
 	if n := l.StreamsPerClient; n > 0 && cl.streams >= n {
-		return nil, &problem.Details{Status: http.StatusTooManyRequests, Title: "Too many streams",
-			Detail: "this client has too many live streams open; close some tabs", RetryAfter: 5 * time.Second}
+		return nil, tooMany("tooManyStreams", 5*time.Second)
 	}
 	if wait := spend(cl.opens, now); wait > 0 {
-		return nil, &problem.Details{Status: http.StatusTooManyRequests, Title: "Too many stream opens",
-			Detail: "this client is opening live streams faster than this server allows; wait a moment", RetryAfter: wait}
+		return nil, tooMany("tooManyStreamOpens", wait)
 	}
 	if cl.streams++; cl.elem != nil {
 		c.idle.Remove(cl.elem) // a client with a stream open is never forgotten

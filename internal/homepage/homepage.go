@@ -76,6 +76,7 @@ func (s *Server) Handler(static http.Handler, extra ...func(*http.ServeMux)) htt
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.showRoom)
 	mux.HandleFunc("GET /rooms/{room}", s.showRoom)
+	mux.HandleFunc("GET /rooms/{room}/overlay", s.showOverlay)
 	mux.HandleFunc("POST /api/rooms/{room}/barrages", s.sendBarrage)
 	mux.HandleFunc("GET /api/rooms/{room}/barrages", s.listBarrages)
 	mux.HandleFunc("GET /api/rooms/{room}/stream", s.streamRoom)

@@ -14,15 +14,12 @@ import (
 func (s *Server) streamRoom(w http.ResponseWriter, r *http.Request) {
 	room := r.PathValue("room")
 	if err := barrage.ValidRoom(room); err != nil {
-		s.reject(w, http.StatusBadRequest, "Invalid room", err)
+		s.reject(w, http.StatusBadRequest, "invalidRoom", err)
 		return
 	}
 	release, refused := s.clients.openStream(s.clients.key(r))
 	if refused != nil {
-		if s.hooks.Rejected != nil {
-			s.hooks.Rejected(refused.Title)
-		}
-		problem.Write(w, *refused)
+		s.refuse(w, *refused)
 		return
 	}
 	err := s.hub.Subscribe(w, r, room, release)
@@ -32,14 +29,20 @@ func (s *Server) streamRoom(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 	case errors.Is(err, live.ErrBadCursor):
-		s.reject(w, http.StatusBadRequest, "Invalid Last-Event-ID", err)
+		s.refuse(w, problem.New(http.StatusBadRequest, "invalidLastEventID"))
 	case errors.Is(err, live.ErrTooManyRooms):
-		problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Title: "Too many rooms",
-			Detail: "this server is showing as many rooms as it can; try again shortly", RetryAfter: 10 * time.Second})
+		unavailable(w, "tooManyRooms", 10*time.Second)
 	case errors.Is(err, live.ErrRoomFull):
-		problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Detail: "this room has as many viewers as this server takes", RetryAfter: 5 * time.Second})
+		unavailable(w, "roomFull", 5*time.Second)
 	default:
 		s.log.Warn("stream not started", "room", room, "err", err)
-		problem.Write(w, problem.Details{Status: http.StatusServiceUnavailable, Detail: "the live stream is not available right now", RetryAfter: 2 * time.Second})
+		unavailable(w, "streamDown", 2*time.Second)
 	}
+}
+
+// unavailable is a 503 of the catalogue's key.
+func unavailable(w http.ResponseWriter, key string, wait time.Duration) {
+	d := problem.New(http.StatusServiceUnavailable, key)
+	d.RetryAfter = wait
+	problem.Write(w, d)
 }

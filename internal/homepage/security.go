@@ -3,6 +3,7 @@ package homepage
 import (
 	"net/http"
 
+	"github.com/barrage-live/barrage/internal/i18n"
 	"github.com/barrage-live/barrage/internal/problem"
 )
 
@@ -20,8 +21,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		}
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		problem.Write(w, problem.Details{Status: http.StatusForbidden, Title: "Cross-origin request refused",
-			Detail: "barrages can only be sent from this site's own pages"})
+		problem.Write(w, problem.New(http.StatusForbidden, "crossOrigin"))
 	}))
 	guarded := cop.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +29,8 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		for _, sh := range securityHeaders {
 			h[sh.key] = sh.value
 		}
-		guarded.ServeHTTP(w, r)
+		// Problems from every route below, the operator's too, are said in the reader's language.
+		guarded.ServeHTTP(problem.WithLang(w, i18n.FromRequest(r)), r)
 	})
 }
 

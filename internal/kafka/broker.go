@@ -49,7 +49,7 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 		kfake.ClusterID("barrage-dev"),
 		// kfake binds 127.0.0.1; honour another host when one is asked for.
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return net.Listen(network, net.JoinHostPort(host, port))
+			return listenAdvertised(network, host, port)
 		}),
 	}
 	if o.DataDir != "" {
@@ -67,6 +67,34 @@ func StartBroker(o BrokerOptions) (*Broker, error) {
 	}
 	return &Broker{cluster: c, addr: c.ListenAddrs()[0]}, nil
 }
+
+// listenAdvertised listens on host:port. kfake advertises the listener's address, so a host
+// given by name is reported by that name, as Kafka's advertised listeners are: a broker in a
+// container is then reached, and its certificate checked, by its name.
+func listenAdvertised(network, host, port string) (net.Listener, error) {
+	ln, err := net.Listen(network, net.JoinHostPort(host, port))
+	if err != nil || host == "" || net.ParseIP(host) != nil {
+		return ln, err
+	}
+	_, bound, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return namedListener{ln, namedAddr{network, net.JoinHostPort(host, bound)}}, nil
+}
+
+type namedListener struct {
+	net.Listener
+	addr namedAddr
+}
+
+func (l namedListener) Addr() net.Addr { return l.addr }
+
+type namedAddr struct{ network, hostport string }
+
+func (a namedAddr) Network() string { return a.network }
+func (a namedAddr) String() string  { return a.hostport }
 
 // Addr is the host:port clients dial.
 func (b *Broker) Addr() string { return b.addr }

@@ -91,3 +91,50 @@ func TestKcatListsTopic(t *testing.T) {
 		t.Fatalf("kcat did not list barrage-info with 3 partitions:\n%s", out)
 	}
 }
+
+// TestBrokerAdvertisesItsName: clients learn brokers from metadata, so a broker bound by
+// name must advertise that name and not the address it resolved to.
+func TestBrokerAdvertisesItsName(t *testing.T) {
+	b, err := StartBroker(BrokerOptions{Addr: "localhost:0", Partitions: 1, Topics: []string{"barrage-info"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if !strings.HasPrefix(b.Addr(), "localhost:") {
+		t.Fatalf("broker address %q, want localhost:<port>", b.Addr())
+	}
+	cfg, err := NewConfig(config.Kafka{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sarama.NewClient([]string{b.Addr()}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := client.RefreshMetadata("barrage-info"); err != nil {
+		t.Fatal(err)
+	}
+	brokers := client.Brokers()
+	if len(brokers) != 1 || brokers[0].Addr() != b.Addr() {
+		t.Fatalf("metadata names brokers %v, want %s", brokers, b.Addr())
+	}
+	p, err := NewProducer([]string{b.Addr()}, "barrage-info", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	want, _ := barrage.Accept("r1", barrage.Draft{Text: "by name"}, time.Now())
+	if err := p.Produce(context.Background(), want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrokerAdvertisesAnAddressAsGiven: an IP stays an IP.
+func TestBrokerAdvertisesAnAddressAsGiven(t *testing.T) {
+	b := startTestBroker(t, t.TempDir())
+	defer b.Close()
+	if !strings.HasPrefix(b.Addr(), "127.0.0.1:") {
+		t.Fatalf("broker address %q, want 127.0.0.1:<port>", b.Addr())
+	}
+}

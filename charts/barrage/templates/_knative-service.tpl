@@ -1,7 +1,8 @@
 {{/*
 barrage.knativeService renders one role as a Knative Service. It takes
-(dict "root" $ "role" "homepage" "env" <role env YAML>). The workload class only adds
-annotations: fc on the Service and the revision, eci on the revision's pods.
+(dict "root" $ "role" "homepage" "env" <role env YAML> "kafka" <talks to Kafka> "checksum"
+<checksum/secret or "">). The workload class only adds annotations: fc on the Service and the
+revision, eci on the revision's pods.
 */}}
 {{- define "barrage.knativeService" -}}
 {{- $root := .root -}}
@@ -11,12 +12,13 @@ apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
   name: {{ include "barrage.serviceName" (dict "root" $root "role" .role) }}
+  {{- $labels := include "barrage.labels" (dict "root" $root "component" .role) | fromYaml }}
+  {{- if eq (get $v "visibility") "cluster-local" }}
+  {{- /* No external route: only callers inside the cluster reach it. */}}
+  {{- $_ := set $labels "networking.knative.dev/visibility" "cluster-local" }}
+  {{- end }}
   labels:
-    {{- include "barrage.labels" (dict "root" $root "component" .role) | nindent 4 }}
-    {{- if eq (get $v "visibility") "cluster-local" }}
-    {{- /* No external route: only callers inside the cluster reach it. */}}
-    networking.knative.dev/visibility: cluster-local
-    {{- end }}
+    {{- toYaml $labels | nindent 4 }}
   {{- $annotations := deepCopy $v.annotations }}
   {{- if eq $v.workloadClass "fc" }}
   {{- $_ := set $annotations "workload.serving.knative.aliyun.com/class" "fc" }}
@@ -29,42 +31,39 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "barrage.selectorLabels" (dict "root" $root "component" .role) | nindent 8 }}
-        {{- with $v.podLabels }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+        {{- include "barrage.podLabels" (dict "root" $root "component" .role "extra" $v.podLabels) | nindent 8 }}
+      {{- $own := dict "autoscaling.knative.dev/min-scale" (include "barrage.int" $as.minScale) "autoscaling.knative.dev/max-scale" (include "barrage.int" $as.maxScale) }}
+      {{- if $as.target }}
+      {{- $_ := set $own "autoscaling.knative.dev/target" (include "barrage.int" $as.target) }}
+      {{- end }}
+      {{- if eq $v.workloadClass "fc" }}
+      {{- $_ := set $own "fc.revision.serving.knative.aliyun.com/code-space" $v.fc.codeSpace }}
+      {{- $_ := set $own "fc.revision.serving.knative.aliyun.com/role-arm" $v.fc.roleArn }}
+      {{- if $v.fc.domain }}
+      {{- $_ := set $own "fc.revision.serving.knative.aliyun.com/domain" (dict "domain" $v.fc.domain "path" $v.fc.path | toJson) }}
+      {{- end }}
+      {{- end }}
+      {{- if eq $v.workloadClass "eci" }}
+      {{- with $v.eci.imageSnapshotId }}
+      {{- $_ := set $own "k8s.aliyun.com/eci-image-snapshot-id" . }}
+      {{- end }}
+      {{- with $v.eci.useSpecs }}
+      {{- $_ := set $own "k8s.aliyun.com/eci-use-specs" . }}
+      {{- end }}
+      {{- end }}
+      {{- if $root.Values.metrics.scrapeAnnotations }}
+      {{- $_ := set $own "prometheus.io/scrape" "true" }}
+      {{- $_ := set $own "prometheus.io/port" "8080" }}
+      {{- $_ := set $own "prometheus.io/path" "/metrics" }}
+      {{- end }}
+      {{- with .checksum }}
+      {{- $_ := set $own "checksum/secret" . }}
+      {{- end }}
       annotations:
-        autoscaling.knative.dev/min-scale: {{ $as.minScale | quote }}
-        autoscaling.knative.dev/max-scale: {{ $as.maxScale | quote }}
-        {{- if $as.target }}
-        autoscaling.knative.dev/target: {{ $as.target | quote }}
-        {{- end }}
-        {{- if eq $v.workloadClass "fc" }}
-        fc.revision.serving.knative.aliyun.com/code-space: {{ $v.fc.codeSpace | quote }}
-        fc.revision.serving.knative.aliyun.com/role-arm: {{ $v.fc.roleArn | quote }}
-        {{- if $v.fc.domain }}
-        fc.revision.serving.knative.aliyun.com/domain: {{ dict "domain" $v.fc.domain "path" $v.fc.path | toJson | squote }}
-        {{- end }}
-        {{- end }}
-        {{- if eq $v.workloadClass "eci" }}
-        {{- with $v.eci.imageSnapshotId }}
-        k8s.aliyun.com/eci-image-snapshot-id: {{ . | quote }}
-        {{- end }}
-        {{- with $v.eci.useSpecs }}
-        k8s.aliyun.com/eci-use-specs: {{ . | quote }}
-        {{- end }}
-        {{- end }}
-        {{- if $root.Values.metrics.scrapeAnnotations }}
-        prometheus.io/scrape: "true"
-        prometheus.io/port: "8080"
-        prometheus.io/path: /metrics
-        {{- end }}
-        {{- with $v.podAnnotations }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+        {{- include "barrage.podAnnotations" (dict "own" $own "extra" $v.podAnnotations) | nindent 8 }}
     spec:
-      containerConcurrency: {{ $v.containerConcurrency }}
-      timeoutSeconds: {{ $v.timeoutSeconds }}
+      containerConcurrency: {{ include "barrage.int" $v.containerConcurrency }}
+      timeoutSeconds: {{ include "barrage.int" $v.timeoutSeconds }}
       {{- with include "barrage.serviceAccountName" $root }}
       serviceAccountName: {{ . }}
       {{- end }}
@@ -99,13 +98,25 @@ spec:
             {{- toYaml $v.resources | nindent 12 }}
           securityContext:
             {{- include "barrage.containerSecurityContext" $root | nindent 12 }}
-          {{- if not $root.Values.store.tablestore.endpoint }}
+          {{- $data := not $root.Values.store.tablestore.endpoint }}
+          {{- $ca := and .kafka (include "barrage.kafkaCA" $root) }}
+          {{- if or $data $ca }}
           volumeMounts:
+            {{- if $data }}
             - name: data
               mountPath: /var/lib/barrage
+            {{- end }}
+            {{- if $ca }}
+            {{- include "barrage.kafkaCAMount" $root | nindent 12 }}
+            {{- end }}
       volumes:
+        {{- if $data }}
         # The embedded store: per pod, gone with it.
         - name: data
           emptyDir: {}
+        {{- end }}
+        {{- if $ca }}
+        {{- include "barrage.kafkaCAVolume" $root | nindent 8 }}
+        {{- end }}
           {{- end }}
 {{- end -}}

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -77,8 +78,11 @@ func Start(tb testing.TB, opts Options) *Server {
 	return s
 }
 
-// New runs a server; Close stops it.
-func New(opts Options) *Server {
+// New runs a server on a loopback port; Close stops it.
+func New(opts Options) *Server { return Serve(opts, nil) }
+
+// Serve runs a server on ln, or on a loopback port when ln is nil; Close stops it.
+func Serve(opts Options, ln net.Listener) *Server {
 	if opts.Instance == "" {
 		opts.Instance = "barrage-test"
 	}
@@ -89,7 +93,12 @@ func New(opts Options) *Server {
 		opts.Secret = "test-secret"
 	}
 	s := &Server{opts: opts, tables: map[string]*table{}, now: time.Now}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	if ln != nil {
+		s.Listener.Close()
+		s.Listener = ln
+	}
+	s.Start()
 	return s
 }
 

@@ -3,6 +3,7 @@ package otstest_test
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/http"
 	"testing"
 
@@ -141,5 +142,25 @@ func TestConditionCheckFail(t *testing.T) {
 	}
 	if n := srv.Requests("PutRow"); n != 2 {
 		t.Fatalf("server saw %d PutRow requests, want 2: a failed condition is not retried", n)
+	}
+}
+
+// TestServeOnAListener: the server answers the SDK on the listener it is given, under the
+// access key of its options, and refuses any other key.
+func TestServeOnAListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := otstest.Serve(otstest.Options{Instance: "pods", KeyID: "id", Secret: "s"}, ln)
+	defer srv.Close()
+	if srv.URL != "http://"+ln.Addr().String() {
+		t.Fatalf("URL %s, want the listener's %s", srv.URL, ln.Addr())
+	}
+	if _, err := tablestore.NewClient(srv.URL, "pods", "id", "s").ListTable(); err != nil {
+		t.Fatalf("ListTable with the server's key: %v", err)
+	}
+	if _, err := tablestore.NewClient(srv.URL, "pods", "id", "wrong").ListTable(); err == nil {
+		t.Fatal("ListTable with a wrong secret succeeded")
 	}
 }
