@@ -2,6 +2,7 @@ package homepage
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/barrage-live/barrage/internal/moderation"
 	"github.com/barrage-live/barrage/internal/problem"
@@ -66,7 +67,8 @@ func (s *Server) createMute(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, *bad)
 		return
 	}
-	act.Until = act.At.Add(d)
+	// A whole second, rounded up, so the until a refusal states is the one that holds.
+	act.Until = act.At.Add(d).Add(time.Second - 1).Truncate(time.Second)
 	m := store.Mute{Room: room, Sender: sender, Until: act.Until, By: act.By, At: act.At}
 	if err := s.mod.Store.PutMute(ctx, m, act); err != nil {
 		s.storeDown(w, "mute", err)
