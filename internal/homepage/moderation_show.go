@@ -1,6 +1,7 @@
 package homepage
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -34,15 +35,38 @@ func (s *Server) showModeration(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := modContext(r)
 	defer cancel()
-	acts, err := s.mod.Store.Actions(ctx, now.Add(-24*time.Hour), 2000)
+	acts, err := s.roomActions(ctx, room, now.Add(-24*time.Hour))
 	if err != nil {
 		s.storeDown(w, "actions", err)
 		return
 	}
-	for _, a := range slices.Backward(acts) {
-		if a.Room == room && len(out.Actions) < recentActions {
-			out.Actions = append(out.Actions, a)
-		}
-	}
+	out.Actions = append(out.Actions, acts...)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// roomActions pages through the log since then and keeps the room's newest entries,
+// newest first. Pages are bounded, so an operator's busiest day costs a few reads.
+func (s *Server) roomActions(ctx context.Context, room string, since time.Time) ([]store.Action, error) {
+	const page, pages = 2000, 10
+	var keep []store.Action
+	for range pages {
+		acts, err := s.mod.Store.Actions(ctx, since, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
+			if a.Room == room {
+				keep = append(keep, a)
+			}
+		}
+		if len(keep) > recentActions {
+			keep = keep[len(keep)-recentActions:]
+		}
+		if len(acts) < page {
+			break
+		}
+		since = acts[len(acts)-1].At.Add(1) // entries at the same nanosecond are rare; the next page may skip one
+	}
+	slices.Reverse(keep)
+	return keep, nil
 }
