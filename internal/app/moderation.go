@@ -12,7 +12,7 @@ import (
 // startBook keeps a copy of the store's mutes and rules, read at start and then on every
 // operator's notice and every poll, until shutdown. deleted hears of every barrage an
 // operator deletes, on any instance. A store without moderation gives no book.
-func (a *App) startBook(ctx context.Context, cfg config.Config, st store.Store, deleted func(room, id string)) *moderation.Book {
+func (a *App) startBook(ctx context.Context, cfg config.Config, st store.Store, part string, deleted func(room, id string)) *moderation.Book {
 	src, ok := st.(store.Moderator)
 	if !ok {
 		return nil
@@ -29,7 +29,7 @@ func (a *App) startBook(ctx context.Context, cfg config.Config, st store.Store, 
 		defer close(done)
 		book.Run(runCtx)
 	}()
-	a.onStop(phaseStopAccepting, "moderation book", func(context.Context) error {
+	a.onStop(phaseStopAccepting, part+" moderation book", func(context.Context) error {
 		stop()
 		<-done
 		return nil

@@ -40,11 +40,12 @@ func (n *noticeSender) Moderated(room string) {
 // startNotices connects the processor's notice producer in the background. Without
 // KAFKA_SERVER it sends none, and the HomePages find every barrage by store read.
 func (a *App) startNotices(cfg config.Config) (*noticeSender, error) {
-	return a.startNoticeSender(cfg, "processor")
+	return a.startNoticeSender(cfg, "processor", "notice producer")
 }
 
-// startNoticeSender connects a notice producer for part in the background.
-func (a *App) startNoticeSender(cfg config.Config, part string) (*noticeSender, error) {
+// startNoticeSender connects a notice producer for part in the background; step names it
+// in the shutdown.
+func (a *App) startNoticeSender(cfg config.Config, part, step string) (*noticeSender, error) {
 	if len(cfg.Kafka.Brokers) == 0 {
 		a.log.Warn("KAFKA_SERVER is not set: no notices are sent, and live display waits for the HomePages' store reads")
 		return nil, nil
@@ -74,7 +75,7 @@ func (a *App) startNoticeSender(cfg config.Config, part string) (*noticeSender, 
 			}
 		}
 	}()
-	a.onStop(phaseCloseProducers, part+" notice producer", func(context.Context) error {
+	a.onStop(phaseCloseProducers, step, func(context.Context) error {
 		cancel()
 		<-done
 		if p := n.p.Load(); p != nil {

@@ -131,7 +131,7 @@ func (a *App) startProcessorWith(ctx context.Context, host string, port int, cfg
 	if notices != nil {
 		opts.Notices = notices
 	}
-	if book := a.startBook(ctx, cfg, st, nil); book != nil {
+	if book := a.startBook(ctx, cfg, st, "processor", nil); book != nil {
 		opts.RoomWords = func(room string) []string { return book.Rules(room).Words }
 	}
 	p := processor.New(st, opts,
@@ -269,7 +269,7 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 			Read:      func(reason string) { m.StoreReads.WithLabelValues(reason).Inc() },
 			Unnoticed: func(_ string, n int) { m.NoticesMissed.Add(float64(n)) },
 		})
-	book := a.startBook(ctx, cfg, st, func(room, id string) { hub.Remove(room, id) })
+	book := a.startBook(ctx, cfg, st, "homepage", func(room, id string) { hub.Remove(room, id) })
 	if err := a.followNotices(cfg, hub, book); err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 	if book != nil {
 		mod, _ := st.(store.Moderator)
 		var notify func(string)
-		if ns, err := a.startNoticeSender(cfg, "homepage-moderation"); err != nil {
+		if ns, err := a.startNoticeSender(cfg, "homepage-moderation", "moderation notice producer"); err != nil {
 			return nil, err
 		} else if ns != nil {
 			notify = ns.Moderated
