@@ -27,7 +27,12 @@ func (h *Hub) Remove(room string, ids ...string) {
 	// Tagged like stats: each viewer gets it under their own position, so it never moves
 	// anyone's Last-Event-ID.
 	fr := stream.EncodeTagged(&sse.Event{Event: []byte(eventRemoved), Data: data})
+	select {
+	case f.removed <- ids:
+	default: // many deletes at once: the screens are told, and the store has the rest
+	}
 	for _, sh := range h.shardsOf(f) {
+		sh.group.Drop(ids)
 		sh.group.Publish(fr)
 	}
 }
