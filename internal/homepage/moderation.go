@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/netip"
 	"time"
@@ -91,7 +90,7 @@ func readModBody(w http.ResponseWriter, r *http.Request, v any) *problem.Details
 		d := problem.New(http.StatusUnsupportedMediaType, "moderationType")
 		return &d
 	}
-	dec := json.NewDecoder(io.LimitReader(http.MaxBytesReader(w, r.Body, maxModBody), maxModBody+1))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxModBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooLarge *http.MaxBytesError

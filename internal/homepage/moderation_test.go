@@ -256,6 +256,8 @@ func TestModerationValidates(t *testing.T) {
 		{"mute too long", "POST", "/api/rooms/r/mutes", `{"barrage":"` + b.ID + `","seconds":99999999}`, 400, "seconds"},
 		{"mute of nobody", "POST", "/api/rooms/r/mutes", `{"seconds":60}`, 400, ""},
 		{"mute from an unknown barrage", "POST", "/api/rooms/r/mutes", `{"barrage":"nope","seconds":60}`, 404, ""},
+		{"mute from an overlong id", "POST", "/api/rooms/r/mutes", `{"barrage":"` + strings.Repeat("i", 65) + `","seconds":60}`, 404, ""},
+		{"mute of a sender that is no hash", "POST", "/api/rooms/r/mutes", `{"sender":"203.0.113.7","seconds":60}`, 400, ""},
 		{"slow mode negative", "PUT", "/api/rooms/r/rules", `{"slowModeSeconds":-1,"words":[]}`, 400, "slowModeSeconds"},
 		{"slow mode over an hour", "PUT", "/api/rooms/r/rules", `{"slowModeSeconds":3601,"words":[]}`, 400, "slowModeSeconds"},
 		{"a word too long", "PUT", "/api/rooms/r/rules", `{"slowModeSeconds":0,"words":["` + long + `"]}`, 400, "words"},

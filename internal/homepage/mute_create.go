@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/barrage-live/barrage/internal/barrage"
 	"github.com/barrage-live/barrage/internal/moderation"
 	"github.com/barrage-live/barrage/internal/problem"
 	"github.com/barrage-live/barrage/internal/store"
@@ -35,6 +36,14 @@ func (s *Server) createMute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if (req.Barrage == "") == (req.Sender == "") {
+		problem.Write(w, problem.New(http.StatusBadRequest, "muteWhom"))
+		return
+	}
+	if len(req.Barrage) > barrage.MaxIDLength {
+		problem.Write(w, problem.New(http.StatusNotFound, "noSuchBarrage"))
+		return
+	}
+	if req.Sender != "" && barrage.ValidSender(req.Sender) != nil {
 		problem.Write(w, problem.New(http.StatusBadRequest, "muteWhom"))
 		return
 	}
