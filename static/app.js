@@ -5,6 +5,7 @@ import { followRoom } from './feed.js';
 import { wireSend } from './send.js';
 import { Stats } from './stats.js';
 import { wireLoad } from './load.js';
+import { wireModeration } from './moderate.js';
 import { BlockWords, loadPrefs, savePrefs } from './prefs.js';
 import { Recent } from './recent.js';
 import { t, chooseLang } from './i18n.js';
@@ -37,7 +38,7 @@ filterHistory();
 
 function filterHistory() {
   for (const li of app.querySelectorAll('[data-testid=history-item]')) {
-    li.hidden = block.blocks(li.textContent);
+    li.hidden = block.blocks(li.querySelector('.text')?.textContent ?? li.textContent);
   }
   recent.changed();
 }
@@ -106,6 +107,13 @@ const conn = $('connection');
 followRoom(room, app.dataset.cursor, {
   onBarrages: receive,
   onStats: (s) => stats.addIn(Number(s.accepted) || 0),
+  onRemoved: (ids) => {
+    for (const id of ids) {
+      player.remove(id);
+      for (const li of app.querySelectorAll(`li[data-id="${CSS.escape(id)}"]`)) li.remove();
+    }
+    recent.changed();
+  },
   onState: (state) => {
     conn.textContent = t('state.' + state);
     conn.dataset.state = state;
@@ -122,6 +130,9 @@ wireSend($('send-form'), room, Number(app.dataset.maxText) || 100, (id) => {
 
 const loadSection = $('load');
 if (loadSection) wireLoad(loadSection, room);
+
+const modSection = $('moderation');
+if (modSection) wireModeration(modSection, room, $('history'));
 
 // Display controls, restored from the last visit.
 const prefs = loadPrefs();

@@ -154,6 +154,13 @@ export class Danmaku {
     this.view.markOwn(id);
   }
 
+  // remove takes a barrage off the screen, or out of the queue if it is not shown yet.
+  remove(id) {
+    this.queue = this.queue.filter((e) => e.b.id !== id);
+    this.ownQueue = this.ownQueue.filter((e) => e.b.id !== id);
+    this.view.remove(id);
+  }
+
   pause() {
     this.clock.pause();
     this.view.pause();

@@ -5,11 +5,17 @@ import { openStream } from './stream.js';
 const SEEN_MAX = 20000; // recent ids remembered to skip a barrage delivered twice: a replay and a gap fill
 const GAP_PAGE = 1000; // records per history page when filling a gap
 
-export function followRoom(room, cursor, { onBarrages, onStats = () => {}, onState = () => {} }) {
+export function followRoom(room, cursor, { onBarrages, onStats = () => {}, onState = () => {}, onRemoved = () => {} }) {
   const seen = new Set();
   const remember = (id) => {
     seen.add(id);
     if (seen.size > SEEN_MAX) seen.delete(seen.values().next().value);
+  };
+
+  // A removed id counts as seen, so a copy still in flight is not shown after it.
+  const removed = (ids) => {
+    for (const id of ids) remember(id);
+    onRemoved(ids);
   };
 
   // onBarrages gets the new ones of a batch, and how many the batch held.
@@ -53,5 +59,5 @@ export function followRoom(room, cursor, { onBarrages, onStats = () => {}, onSta
     }
   };
 
-  return openStream(room, cursor, { onBarrages: receive, onGap: fillGap, onStats, onState });
+  return openStream(room, cursor, { onBarrages: receive, onGap: fillGap, onStats, onState, onRemoved: removed });
 }

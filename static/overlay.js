@@ -20,4 +20,5 @@ followRoom(opts.room, opts.cursor, {
     for (const b of fresh) if (modes.has(b.mode || 'scroll')) player.push(b, false);
   },
   onState: (state) => (stage.dataset.state = state),
+  onRemoved: (ids) => ids.forEach((id) => player.remove(id)),
 });

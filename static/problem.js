@@ -17,6 +17,11 @@ export async function explain(res) {
   if (Array.isArray(p.errors) && p.errors.length) {
     return p.errors.map((e) => t('fieldError', fieldName(e.field), e.reason)).join(' ');
   }
+  // A mute or slow mode says when it ends.
+  if (res.status === 403 && p.until && p.secondsLeft) {
+    return t('muted', new Date(p.until).toLocaleTimeString(), p.secondsLeft);
+  }
+  if (res.status === 429 && p.secondsLeft) return t('slowWait', p.secondsLeft);
   switch (res.status) {
     case 429:
       return t('tryAgainIn', p.detail ? sentence(p.detail) : t('tooFast'), wait || 1);

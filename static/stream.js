@@ -2,7 +2,7 @@
 // the server refuses (the stream closes for good) we reopen it from the last cursor. A
 // resume further behind than the server replays ends with a gap event: onGap gets the
 // cursors to page history between.
-export function openStream(room, cursor, { onBarrages, onStats, onState, onGap }) {
+export function openStream(room, cursor, { onBarrages, onStats, onState, onGap, onRemoved = () => {} }) {
   let last = cursor;
   let source = null;
   let retry = 1000;
@@ -40,6 +40,16 @@ export function openStream(room, cursor, { onBarrages, onStats, onState, onGap }
       if (ev.lastEventId) last = ev.lastEventId;
       try {
         onStats(JSON.parse(ev.data));
+      } catch {
+        /* skipped as above */
+      }
+    });
+    // An operator deleted barrages: take them off the screen and the lists.
+    source.addEventListener('removed', (ev) => {
+      if (ev.lastEventId) last = ev.lastEventId;
+      try {
+        const { ids } = JSON.parse(ev.data);
+        if (Array.isArray(ids)) onRemoved(ids.filter((id) => typeof id === 'string'));
       } catch {
         /* skipped as above */
       }

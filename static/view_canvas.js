@@ -79,6 +79,10 @@ export class CanvasView {
     this.own.add(id);
   }
 
+  remove(id) {
+    this.items = this.items.filter((it) => it.b.id !== id);
+  }
+
   pause() {
     cancelAnimationFrame(this.frame);
     this.frame = 0;

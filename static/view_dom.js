@@ -77,6 +77,19 @@ export class DomView {
     this.pending = [];
   }
 
+  // remove takes a barrage off the screen at once.
+  remove(id) {
+    this.pending = this.pending.filter(([, item]) => item.b.id !== id);
+    const el = this.byId.get(id);
+    if (!el) return;
+    for (const a of el.getAnimations()) {
+      this.anims.delete(a);
+      a.cancel();
+    }
+    this.byId.delete(id);
+    el.remove();
+  }
+
   markOwn(id) {
     const el = this.byId.get(id);
     if (el) el.classList.add('own');

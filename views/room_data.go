@@ -18,7 +18,12 @@ type RoomData struct {
 	LoadSender LoadSenderSettings
 	Version    string
 	Lang       i18n.Lang // the reader's language; English when unset
+	// Moderation offers the operator's panel; it opens once the token is given.
+	Moderation bool
+	SlowMode   time.Duration // the room's slow mode, shown in the send box; 0 when off
 }
+
+func (d RoomData) slowSeconds() string { return strconv.Itoa(int(d.SlowMode / time.Second)) }
 
 // LoadSenderSettings say whether the page offers the load sender, and its bounds.
 type LoadSenderSettings struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/barrage-live/barrage/internal/config"
 	"github.com/barrage-live/barrage/internal/kafka"
 	"github.com/barrage-live/barrage/internal/live"
+	"github.com/barrage-live/barrage/internal/moderation"
 	"github.com/barrage-live/barrage/internal/store"
 )
 
@@ -27,14 +28,29 @@ func (n *noticeSender) Notice(room string, recs []store.Record) {
 	n.failed()
 }
 
+// Moderated tells every HomePage that an operator acted on room.
+func (n *noticeSender) Moderated(room string) {
+	if p := n.p.Load(); p != nil {
+		p.Moderated(room)
+		return
+	}
+	n.failed()
+}
+
 // startNotices connects the processor's notice producer in the background. Without
 // KAFKA_SERVER it sends none, and the HomePages find every barrage by store read.
 func (a *App) startNotices(cfg config.Config) (*noticeSender, error) {
+	return a.startNoticeSender(cfg, "processor", "notice producer")
+}
+
+// startNoticeSender connects a notice producer for part in the background; step names it
+// in the shutdown.
+func (a *App) startNoticeSender(cfg config.Config, part, step string) (*noticeSender, error) {
 	if len(cfg.Kafka.Brokers) == 0 {
 		a.log.Warn("KAFKA_SERVER is not set: no notices are sent, and live display waits for the HomePages' store reads")
 		return nil, nil
 	}
-	kcfg, err := kafka.NewConfig(cfg.Kafka, clientID(cfg, "processor"))
+	kcfg, err := kafka.NewConfig(cfg.Kafka, clientID(cfg, part))
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +75,7 @@ func (a *App) startNotices(cfg config.Config) (*noticeSender, error) {
 			}
 		}
 	}()
-	a.onStop(phaseCloseProducers, "notice producer", func(context.Context) error {
+	a.onStop(phaseCloseProducers, step, func(context.Context) error {
 		cancel()
 		<-done
 		if p := n.p.Load(); p != nil {
@@ -70,8 +86,9 @@ func (a *App) startNotices(cfg config.Config) (*noticeSender, error) {
 	return n, nil
 }
 
-// followNotices hands every notice on the topic to the hub, from now on, until shutdown.
-func (a *App) followNotices(cfg config.Config, hub *live.Hub) error {
+// followNotices hands every notice on the topic to the hub, from now on, until shutdown;
+// an operator's notice wakes the moderation book instead.
+func (a *App) followNotices(cfg config.Config, hub *live.Hub, book *moderation.Book) error {
 	kcfg, err := kafka.NewConfig(cfg.Kafka, clientID(cfg, "homepage-notices"))
 	if err != nil {
 		return err
@@ -85,7 +102,15 @@ func (a *App) followNotices(cfg config.Config, hub *live.Hub) error {
 			kafka.FollowHooks{Received: m.NoticesReceived.Inc, Bad: m.NoticesRefused.Inc, Up: func(up bool) {
 				m.NoticesUp.Set(map[bool]float64{true: 1}[up])
 			}},
-			func(n kafka.Notice) { hub.Notice(n.Room, n.Records) })
+			func(n kafka.Notice) {
+				if n.Moderation {
+					if book != nil {
+						book.Wake()
+					}
+					return
+				}
+				hub.Notice(n.Room, n.Records)
+			})
 	}()
 	a.onStop(phaseStopAccepting, "notice follower", func(context.Context) error {
 		cancel()

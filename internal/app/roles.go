@@ -17,6 +17,7 @@ import (
 	"github.com/barrage-live/barrage/internal/kafka"
 	"github.com/barrage-live/barrage/internal/live"
 	"github.com/barrage-live/barrage/internal/loadsender"
+	"github.com/barrage-live/barrage/internal/moderation"
 	"github.com/barrage-live/barrage/internal/operator"
 	"github.com/barrage-live/barrage/internal/processor"
 	"github.com/barrage-live/barrage/internal/sinkauth"
@@ -45,7 +46,7 @@ func (a *App) startDev(ctx context.Context, cfg config.Config) error {
 	}
 	procCfg := cfg
 	procCfg.Port = cfg.DevPorts.Processor
-	if err := a.startProcessorWith(cfg.Host, procCfg.Port, cfg, st); err != nil {
+	if err := a.startProcessorWith(ctx, cfg.Host, procCfg.Port, cfg, st); err != nil {
 		return err
 	}
 	cfg.Dispatch.Sink = "http://" + a.Processor + "/"
@@ -104,12 +105,12 @@ func (a *App) startProcessor(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	return a.startProcessorWith(cfg.Host, cfg.Port, cfg, st)
+	return a.startProcessorWith(ctx, cfg.Host, cfg.Port, cfg, st)
 }
 
 // startProcessorWith serves the CloudEvents receiver. After each write it sends a notice
 // per room to the notice topic, which every HomePage follows, in dev mode too.
-func (a *App) startProcessorWith(host string, port int, cfg config.Config, st store.Store) error {
+func (a *App) startProcessorWith(ctx context.Context, host string, port int, cfg config.Config, st store.Store) error {
 	m := a.metrics
 	notices, err := a.startNotices(cfg)
 	if err != nil {
@@ -129,6 +130,9 @@ func (a *App) startProcessorWith(host string, port int, cfg config.Config, st st
 		Writers: cfg.Processor.StoreWriters}
 	if notices != nil {
 		opts.Notices = notices
+	}
+	if book := a.startBook(ctx, cfg, st, "processor", nil); book != nil {
+		opts.RoomWords = func(room string) []string { return book.Rules(room).Words }
 	}
 	p := processor.New(st, opts,
 		a.log.With("part", "processor"), hooks)
@@ -265,7 +269,8 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 			Read:      func(reason string) { m.StoreReads.WithLabelValues(reason).Inc() },
 			Unnoticed: func(_ string, n int) { m.NoticesMissed.Add(float64(n)) },
 		})
-	if err := a.followNotices(cfg, hub); err != nil {
+	book := a.startBook(ctx, cfg, st, "homepage", func(room, id string) { hub.Remove(room, id) })
+	if err := a.followNotices(cfg, hub, book); err != nil {
 		return nil, err
 	}
 	clientAddr := homepage.ClientAddr{
@@ -305,6 +310,17 @@ func (a *App) startHomePageWith(ctx context.Context, cfg config.Config, st store
 		Rejected:      func(reason string) { m.Rejected.WithLabelValues(reason).Inc() },
 		ProduceFailed: func(error) { m.ProduceErrors.Inc() },
 	})
+	if book != nil {
+		mod, _ := st.(store.Moderator)
+		var notify func(string)
+		if ns, err := a.startNoticeSender(cfg, "homepage-moderation", "moderation notice producer"); err != nil {
+			return nil, err
+		} else if ns != nil {
+			notify = ns.Moderated
+		}
+		hp.Moderate(homepage.Moderation{Store: mod, Book: book, Hasher: moderation.NewHasher(cfg.Operator.Token),
+			Guard: guard.Wrap, Notify: notify})
+	}
 	sender := loadsender.New(hp.Send, loadsender.Limits{
 		Enabled:        settings.Enabled,
 		MaxConcurrency: settings.MaxConcurrency,

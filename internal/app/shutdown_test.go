@@ -85,9 +85,11 @@ func TestDevShutdownOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"stop accepting: homepage moderation book",
 		"stop accepting: notice follower",
 		"stop accepting: live streams",
 		"stop accepting: homepage listener",
+		"stop accepting: processor moderation book",
 		"drain requests: homepage requests",
 		"stop load runs: load runs",
 		"stop deliveries: dispatcher",
@@ -95,6 +97,7 @@ func TestDevShutdownOrder(t *testing.T) {
 		"stop processing: processor requests",
 		"stop processing: processor writers",
 		"close producers: homepage producer",
+		"close producers: moderation notice producer",
 		"close producers: notice producer",
 		"close producers: dead letter producer",
 		"close store: store",

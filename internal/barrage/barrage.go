@@ -39,7 +39,13 @@ type Barrage struct {
 	// TraceParent is the W3C trace context of the step that last handled the barrage, so
 	// each later step, up to the live stream, continues or links to the same trace.
 	TraceParent string `json:"traceparent,omitempty"`
+	// Sender is a keyed hash of the client that sent it, so an operator can mute them from
+	// the barrage. Only the pipeline carries it: readers never get it.
+	Sender string `json:"sender,omitempty"`
 }
+
+// MaxSenderLength bounds a sender hash: 32 hex digits are what the HomePage writes.
+const MaxSenderLength = 64
 
 // Draft is what a sender submits: the send body before it is accepted.
 type Draft struct {

@@ -108,5 +108,21 @@ func (b Barrage) Validate() error {
 	if b.AcceptedAt.IsZero() {
 		return invalid("acceptedAt", "unset", "must be set")
 	}
+	if b.Sender != "" {
+		return ValidSender(b.Sender)
+	}
+	return nil
+}
+
+// ValidSender accepts a sender hash: lower-case hex, at most MaxSenderLength digits.
+func ValidSender(s string) error {
+	if s == "" || len(s) > MaxSenderLength {
+		return invalid("sender", "sender", "must be 1 to %d hex digits", MaxSenderLength)
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return invalid("sender", "sender", "must be 1 to %d hex digits", MaxSenderLength)
+		}
+	}
 	return nil
 }

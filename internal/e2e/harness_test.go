@@ -57,6 +57,12 @@ func startProgram(t *testing.T, extra map[string]string) string {
 // startRole starts one role of the program in this process, as startProgram does.
 func startRole(t *testing.T, role config.Role, extra map[string]string) string {
 	t.Helper()
+	return "http://" + startApp(t, role, extra).HomePage
+}
+
+// startApp starts one role and returns it, for the addresses of its parts.
+func startApp(t *testing.T, role config.Role, extra map[string]string) *app.App {
+	t.Helper()
 	env := map[string]string{
 		"PORT": "0", "BARRAGE_PROCESSOR_PORT": "0", "BARRAGE_DISPATCHER_PORT": "0",
 		"BARRAGE_BROKER_ADDR": "127.0.0.1:0", "BARRAGE_DATA_DIR": t.TempDir(),
@@ -92,7 +98,7 @@ func startRole(t *testing.T, role config.Role, extra map[string]string) string {
 			t.Logf("program log:\n%s", tail(logs.String(), 60))
 		}
 	})
-	return "http://" + a.HomePage
+	return a
 }
 
 func tail(s string, lines int) string {

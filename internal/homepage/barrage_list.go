@@ -50,6 +50,7 @@ func (s *Server) listBarrages(w http.ResponseWriter, r *http.Request) {
 	}
 	for i := range recs {
 		recs[i].TraceParent = "" // the trace context is for operators, not for every reader
+		recs[i].Sender = ""
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -39,6 +39,10 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, *refused)
 		return
 	}
+	if refused := s.muted(room, client); refused != nil {
+		s.refuse(w, *refused)
+		return
+	}
 	idem := r.Header.Get("Idempotency-Key")
 	if bad := validIdempotencyKey(idem); bad != nil {
 		s.refuse(w, *bad)
@@ -79,7 +83,13 @@ func (s *Server) sendBarrage(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, http.StatusUnprocessableEntity, "invalidBarrage", err)
 		return
 	}
+	undo, refused := s.slowDown(room, client)
+	if refused != nil {
+		s.refuse(w, *refused)
+		return
+	}
 	if err := s.produce(r.Context(), b); err != nil {
+		undo()
 		d := problem.New(http.StatusServiceUnavailable, "notQueued")
 		d.RetryAfter = time.Second
 		problem.Write(w, d)
@@ -127,6 +137,7 @@ func (s *Server) accept(room string, d barrage.Draft, key string, client netip.P
 		h.Write([]byte(key))
 		b.ID = "i" + hex.EncodeToString(h.Sum(nil)[:16])
 	}
+	b.Sender = s.senderOf(client)
 	return b, nil
 }
 

@@ -57,6 +57,8 @@ type Server struct {
 	hooks    Hooks
 	clients  *clients
 	now      func() time.Time
+	mod      *Moderation // nil: no moderation
+	slow     *slowMode
 }
 
 // New returns a HomePage server.
@@ -81,6 +83,7 @@ func (s *Server) Handler(static http.Handler, extra ...func(*http.ServeMux)) htt
 	mux.HandleFunc("GET /api/rooms/{room}/barrages", s.listBarrages)
 	mux.HandleFunc("GET /api/rooms/{room}/stream", s.streamRoom)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", static))
+	s.moderationRoutes(mux)
 	for _, add := range extra {
 		add(mux)
 	}

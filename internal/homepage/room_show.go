@@ -23,6 +23,9 @@ func (s *Server) showRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := i18n.FromRequest(r)
 	d := views.RoomData{Room: room, LoadSender: s.opts.LoadSender, Version: s.opts.Version, Lang: lang}
+	if s.mod != nil {
+		d.Moderation, d.SlowMode = true, s.mod.Book.Rules(room).SlowMode
+	}
 	recs, err := s.history.Latest(r.Context(), room, s.opts.RecentOnJoin)
 	if err != nil {
 		// The page still works: the live stream fills in once the store is back.

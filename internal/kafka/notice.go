@@ -14,9 +14,13 @@ import (
 
 // Notice is what the processor tells every HomePage after a durable write: the room and
 // the records it stored there, already moderated, with their cursors.
+//
+// A notice with Moderation set carries no records: an operator acted on the room, and
+// each HomePage reads what was done from the store, which alone is trusted for it.
 type Notice struct {
-	Room    string         `json:"room"`
-	Records []store.Record `json:"records"`
+	Room       string         `json:"room"`
+	Records    []store.Record `json:"records,omitempty"`
+	Moderation bool           `json:"moderation,omitempty"`
 }
 
 // maxCursorLen bounds a cursor in a notice: a store's is a 16-digit seq and an id.
@@ -27,6 +31,12 @@ const maxCursorLen = 16 + barrage.MaxIDLength
 func (n Notice) Check() error {
 	if err := barrage.ValidRoom(n.Room); err != nil {
 		return fmt.Errorf("kafka: notice: %w", err)
+	}
+	if n.Moderation {
+		if len(n.Records) > 0 {
+			return fmt.Errorf("kafka: moderation notice for %s holds records", n.Room)
+		}
+		return nil
 	}
 	if len(n.Records) == 0 || len(n.Records) > store.MaxBatch {
 		return fmt.Errorf("kafka: notice for %s holds %d records, want 1 to %d", n.Room, len(n.Records), store.MaxBatch)
@@ -128,7 +138,15 @@ func NewNoticeProducer(brokers []string, topic string, cfg *sarama.Config, hooks
 
 // Notice sends what a write stored in room, keyed by room. It never blocks.
 func (p *NoticeProducer) Notice(room string, recs []store.Record) {
-	value, err := json.Marshal(Notice{Room: room, Records: recs})
+	p.send(Notice{Room: room, Records: recs})
+}
+
+// Moderated tells every HomePage that an operator acted on room. It never blocks.
+func (p *NoticeProducer) Moderated(room string) { p.send(Notice{Room: room, Moderation: true}) }
+
+func (p *NoticeProducer) send(n Notice) {
+	room := n.Room
+	value, err := json.Marshal(n)
 	if err == nil {
 		p.mu.RLock()
 		defer p.mu.RUnlock()

@@ -26,7 +26,8 @@ type feed struct {
 	watching  atomic.Int64                 // viewers, readable without the lock
 	wake      chan struct{}
 	notices   chan []store.Record
-	overflow  atomic.Bool // a notice found the queue full: read the store once it settles
+	removed   chan []string // ids an operator deleted, to show no one from now on
+	overflow  atomic.Bool   // a notice found the queue full: read the store once it settles
 	stop      chan struct{}
 	linger    *time.Timer // guarded by Hub.mu
 	accepted  atomic.Int64
@@ -75,8 +76,9 @@ type turns struct {
 
 // early is a record shown from a notice before the store let readers see it.
 type early struct {
-	rec store.Record
-	at  time.Time // when its notice came
+	rec  store.Record
+	at   time.Time // when its notice came
+	gone bool      // deleted: its cursor stays in positions, its record is given to no one
 }
 
 // Timing of the reads that settle what was shown early.
@@ -144,6 +146,8 @@ func (h *Hub) run(f *feed) {
 				continue
 			}
 			start(true, "notice")
+		case ids := <-f.removed:
+			t.drop(ids)
 		case <-stats.C:
 			h.queueStats(f, t.active)
 		case <-beat.C:
@@ -207,12 +211,28 @@ func (t *turns) position(settled store.Cursor) (stream.Position, []store.Record)
 	if len(t.ahead) == 0 {
 		return p, nil
 	}
-	recs := make([]store.Record, len(t.ahead))
+	recs := make([]store.Record, 0, len(t.ahead))
 	p.Ahead = make([]store.Cursor, len(t.ahead))
 	for i, e := range t.ahead {
-		recs[i], p.Ahead[i] = e.rec, e.rec.Cursor
+		p.Ahead[i] = e.rec.Cursor
+		if !e.gone {
+			recs = append(recs, e.rec)
+		}
 	}
 	return p, recs
+}
+
+// drop keeps deleted records from shards that have not had them yet. Published frames
+// share pending's array, so it is copied, not changed in place.
+func (t *turns) drop(ids []string) {
+	for i := range t.ahead {
+		if slices.Contains(ids, t.ahead[i].rec.ID) {
+			t.ahead[i].gone = true
+		}
+	}
+	if slices.ContainsFunc(t.pending, func(r store.Record) bool { return slices.Contains(ids, r.ID) }) {
+		t.pending = slices.DeleteFunc(slices.Clone(t.pending), func(r store.Record) bool { return slices.Contains(ids, r.ID) })
+	}
 }
 
 // batchInterval is the shortest gap between two events to one viewer. Every event costs one

@@ -1,5 +1,5 @@
-// Package operator guards the routes only the service's operator may use (load runs, and
-// room moderation later) with one bearer token, so every such route checks it the same way.
+// Package operator guards the routes only the service's operator may use (load runs and
+// room moderation) with one bearer token, so every such route checks it the same way.
 package operator
 
 import (

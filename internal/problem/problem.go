@@ -28,15 +28,18 @@ type FieldError struct {
 // causes that are ours to fix are logged, never put here. Key names the message in the
 // catalogue ("problem."+Key+".title" and ".detail"), with Args for the detail's {0}…
 type Details struct {
-	Type       string        `json:"type,omitempty"`
-	Title      string        `json:"title"`
-	Status     int           `json:"status"`
-	Detail     string        `json:"detail,omitempty"`
-	Instance   string        `json:"instance,omitempty"`
-	Errors     []FieldError  `json:"errors,omitempty"`
-	RetryAfter time.Duration `json:"-"`
-	Key        string        `json:"-"`
-	Args       []any         `json:"-"`
+	Type     string       `json:"type,omitempty"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []FieldError `json:"errors,omitempty"`
+	// Until and SecondsLeft say when a refusal that lasts ends: a mute, or slow mode.
+	Until       time.Time     `json:"until,omitzero"`
+	SecondsLeft int64         `json:"secondsLeft,omitempty"`
+	RetryAfter  time.Duration `json:"-"`
+	Key         string        `json:"-"`
+	Args        []any         `json:"-"`
 }
 
 // New is the problem of the catalogue's key, in English until Write meets a reader's

@@ -26,6 +26,7 @@ type incoming struct {
 	Color      string       `json:"color"`
 	Mode       barrage.Mode `json:"mode"`
 	AcceptedAt time.Time    `json:"acceptedAt"`
+	Sender     string       `json:"sender"`
 }
 
 // Decode turns an event into a barrage, filling in what a plain record may lack from the
@@ -41,7 +42,7 @@ func Decode(e cloudevents.Event) (barrage.Barrage, error) {
 	if err := json.Unmarshal(e.Data(), &in); err != nil {
 		return barrage.Barrage{}, fmt.Errorf("processor: event %s: data is not a barrage: %w: %w", e.ID(), barrage.ErrInvalid, err)
 	}
-	b := barrage.Barrage{ID: in.ID, Room: in.Room, Text: strings.TrimSpace(in.Text), Color: strings.ToLower(in.Color), Mode: in.Mode, AcceptedAt: in.AcceptedAt}
+	b := barrage.Barrage{ID: in.ID, Room: in.Room, Text: strings.TrimSpace(in.Text), Color: strings.ToLower(in.Color), Mode: in.Mode, AcceptedAt: in.AcceptedAt, Sender: in.Sender}
 	if b.Room == "" {
 		if key, ok := e.Extensions()["key"].(string); ok {
 			b.Room = key

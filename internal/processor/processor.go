@@ -38,6 +38,8 @@ type Options struct {
 	Writers int
 	// Notices, when set, is told what each durable write stored, one call per room.
 	Notices Notifier
+	// RoomWords, when set, gives a room's own word list, masked after the server's.
+	RoomWords func(room string) []string
 }
 
 // Notifier passes on what a write stored, so the live feeds can show it without waiting
@@ -50,13 +52,14 @@ type Notifier interface {
 // Processor receives events and writes barrages through group-committing writers, so
 // concurrent requests share store writes.
 type Processor struct {
-	store    store.Store
-	masker   *Masker
-	tracing  *telemetry.Tracing
-	maxBatch int
-	log      *slog.Logger
-	hooks    Hooks
-	notices  Notifier
+	store     store.Store
+	masker    *Masker
+	tracing   *telemetry.Tracing
+	maxBatch  int
+	log       *slog.Logger
+	hooks     Hooks
+	notices   Notifier
+	roomWords func(room string) []string
 
 	pending chan write
 	wg      sync.WaitGroup
@@ -78,15 +81,16 @@ func New(s store.Store, opts Options, log *slog.Logger, hooks Hooks) *Processor 
 	}
 	opts.Writers = max(opts.Writers, 1)
 	p := &Processor{
-		store:    s,
-		masker:   NewMasker(opts.SensitiveWords),
-		tracing:  opts.Tracing,
-		maxBatch: opts.MaxBatch,
-		log:      log,
-		hooks:    hooks,
-		notices:  opts.Notices,
-		pending:  make(chan write, store.MaxBatch),
-		stop:     make(chan struct{}),
+		store:     s,
+		masker:    NewMasker(opts.SensitiveWords),
+		tracing:   opts.Tracing,
+		maxBatch:  opts.MaxBatch,
+		log:       log,
+		hooks:     hooks,
+		notices:   opts.Notices,
+		roomWords: opts.RoomWords,
+		pending:   make(chan write, store.MaxBatch),
+		stop:      make(chan struct{}),
 	}
 	p.wg.Add(opts.Writers)
 	for range opts.Writers {
@@ -106,6 +110,11 @@ func (p *Processor) Process(ctx context.Context, b barrage.Barrage) error {
 	ctx, span := p.tracing.Provider.Tracer(p.tracing.Names.ProcessTracer).Start(ctx, "store")
 	defer span.End()
 	b.Text = p.masker.Mask(b.Text)
+	if p.roomWords != nil {
+		if words := p.roomWords(b.Room); len(words) > 0 {
+			b.Text = NewMasker(words).Mask(b.Text)
+		}
+	}
 	w := write{b: b, done: make(chan error, 1)}
 	select {
 	case p.pending <- w:

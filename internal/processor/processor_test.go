@@ -260,3 +260,38 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+// A room's own words are masked after the server's, in that room only, and the sender hash
+// the HomePage wrote is stored with the barrage.
+func TestRoomWordsAndSender(t *testing.T) {
+	st := &memStore{byID: map[string]bool{}}
+	p := New(st, Options{SensitiveWords: []string{"bad"}, RoomWords: func(room string) []string {
+		if room == "strict" {
+			return []string{"剧透", "ending"}
+		}
+		return nil
+	}}, slog.New(slog.DiscardHandler), Hooks{})
+	t.Cleanup(p.Close)
+	for _, room := range []string{"strict", "open"} {
+		b, _ := barrage.Accept(room, barrage.Draft{Text: "bad 剧透: the Ending"}, time.Now())
+		b.Sender = "0123456789abcdef0123456789abcdef"
+		data, _ := json.Marshal(b)
+		w := httptest.NewRecorder()
+		p.Handler().ServeHTTP(w, binaryEvent(t, barrage.EventType, b.ID, nil, string(data)))
+		if w.Code >= 300 {
+			t.Fatalf("%s: %d %s", room, w.Code, w.Body)
+		}
+	}
+	want := map[string]string{"strict": "*** **: the ******", "open": "*** 剧透: the Ending"}
+	for _, r := range st.rows {
+		if r.Text != want[r.Room] {
+			t.Errorf("room %s stored %q, want %q", r.Room, r.Text, want[r.Room])
+		}
+		if r.Sender != "0123456789abcdef0123456789abcdef" {
+			t.Errorf("room %s stored sender %q", r.Room, r.Sender)
+		}
+	}
+	if len(st.rows) != 2 {
+		t.Fatalf("stored %d, want 2", len(st.rows))
+	}
+}

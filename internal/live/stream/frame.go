@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/r3labs/sse/v2"
 
@@ -86,11 +87,24 @@ func Moved(pos Position, ahead []store.Record) *Frame {
 }
 
 func body(recs []store.Record) (*Frame, error) {
-	data, err := json.Marshal(recs)
+	data, err := json.Marshal(withoutSender(recs))
 	if err != nil {
 		return nil, fmt.Errorf("stream: encode batch: %w", err)
 	}
 	return Encode(&sse.Event{Event: eventBarrage, Data: data}), nil
+}
+
+// withoutSender leaves out who sent each record: the hash is for operators, and this is
+// the one place records are encoded for viewers.
+func withoutSender(recs []store.Record) []store.Record {
+	if !slices.ContainsFunc(recs, func(r store.Record) bool { return r.Sender != "" }) {
+		return recs
+	}
+	out := slices.Clone(recs)
+	for i := range out {
+		out[i].Sender = ""
+	}
+	return out
 }
 
 func idLine(b []byte, pos Position) []byte {

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/barrage-live/barrage/internal/store"
@@ -39,6 +40,14 @@ func (g *Group) State() (Position, []store.Record) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.pos, g.ahead
+}
+
+// Drop leaves the records of ids out of what a viewer who joins from now on is given of the
+// group's early records: an operator deleted them.
+func (g *Group) Drop(ids []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ahead = slices.DeleteFunc(slices.Clone(g.ahead), func(r store.Record) bool { return slices.Contains(ids, r.ID) })
 }
 
 // joined is the group as a viewer found it when they joined: where live starts for them.

@@ -43,3 +43,19 @@ func TestContract(t *testing.T) {
 		return openStore(t, configFor(srv), opts)
 	})
 }
+
+// Moderation against the Tablestore SDK and otstest; a restart is a new Store on the same
+// table.
+func TestModeration(t *testing.T) {
+	srv := otstest.Start(t, otstest.Options{})
+	cfgs := map[store.Store]ots.Config{}
+	storetest.RunModeration(t, func(t *testing.T, opts store.Options) store.Store {
+		cfg := configFor(srv)
+		s := openStore(t, cfg, opts)
+		cfgs[s] = cfg
+		return s
+	}, func(t *testing.T, old store.Store) store.Store {
+		_ = old.Close()
+		return openStore(t, cfgs[old], store.Options{})
+	})
+}

@@ -164,6 +164,8 @@ func (s *Store) resolve(ctx context.Context, b barrage.Barrage) ([]store.Record,
 		}
 		if !found { // expired with the TTL: claim afresh
 			c = claim{attempt: -1}
+		} else if c.deleted {
+			return nil, nil // deleted by an operator: stored once, and gone
 		} else {
 			exists, stored, written, err := s.readFeed(ctx, c.room, c.seq, b.ID)
 			if err != nil {
@@ -233,6 +235,7 @@ func (s *Store) relocate(ctx context.Context, b barrage.Barrage, old claim) erro
 type claim struct {
 	attempt, seq int64
 	room         string
+	deleted      bool // the tombstone an operator's delete leaves
 }
 
 func (s *Store) latestClaim(ctx context.Context, id string) (claim, bool, error) {
@@ -261,6 +264,8 @@ func (s *Store) latestClaim(ctx context.Context, id string) (claim, bool, error)
 			c.seq, _ = col.Value.(int64)
 		case colClaimRoom:
 			c.room, _ = col.Value.(string)
+		case colDeleted:
+			c.deleted = true
 		}
 	}
 	return c, true, nil
@@ -312,6 +317,9 @@ func (s *Store) feedRow(b barrage.Barrage, seq int64) *tablestore.PutRowChange {
 	ch.AddColumn(colAcceptedAt, b.AcceptedAt.UnixNano())
 	if b.TraceParent != "" {
 		ch.AddColumn(colTraceParent, b.TraceParent)
+	}
+	if b.Sender != "" {
+		ch.AddColumn(colSender, b.Sender)
 	}
 	ch.SetCondition(tablestore.RowExistenceExpectation_EXPECT_NOT_EXIST)
 	return ch

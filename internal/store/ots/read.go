@@ -125,6 +125,8 @@ func record(row *tablestore.Row) (store.Record, error) {
 			r.AcceptedAt = time.Unix(0, n).UTC()
 		case colTraceParent:
 			r.TraceParent, _ = c.Value.(string)
+		case colSender:
+			r.Sender, _ = c.Value.(string)
 		}
 	}
 	if r.ID == "" || r.Room == "" || seq <= 0 {

@@ -24,10 +24,18 @@ const (
 	colTraceParent = "traceparent"
 	colClaimSeq    = "claim_seq"
 	colClaimRoom   = "claim_room"
+	colSender      = "sender"
+	colValue       = "value" // JSON of a moderation row
+	colUntil       = "until" // Unix nanoseconds a mute ends
+	colDeleted     = "deleted"
 
 	// claimPrefix cannot start a room name (letters, digits, '-' and '_').
 	claimPrefix = "~claim/"
 	pingRoom    = "~ping" // a key Ping reads; never written
+	// Moderation rows: the current mutes and rules as (stateRoom, 0, kind/room/key), and
+	// the log as (logRoom, at, action id).
+	stateRoom = "~mod/state"
+	logRoom   = "~mod/log"
 )
 
 var wantPK = []struct {

@@ -21,6 +21,9 @@ func (s *Store) EnforcedRetention(context.Context) (time.Duration, error) {
 }
 
 func (s *Store) expire(ctx context.Context, now time.Time) (int64, error) {
+	if err := s.expireModeration(ctx, now); err != nil {
+		return 0, err
+	}
 	cutoff := now.Add(-s.retention).UnixNano()
 	var total int64
 	for {

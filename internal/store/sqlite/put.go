@@ -15,16 +15,16 @@ import (
 var insertSQLs = func() []string {
 	sqls := make([]string, store.MaxBatch+1)
 	for n := 1; n <= store.MaxBatch; n++ {
-		sqls[n] = "INSERT INTO barrages (id, room, text, color, mode, accepted_at, traceparent) VALUES " +
-			strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq, id"
+		sqls[n] = "INSERT INTO barrages (id, room, text, color, mode, accepted_at, traceparent, sender) VALUES " +
+			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq, id"
 	}
 	return sqls
 }()
 
 func insertArgs(bs []barrage.Barrage) []any {
-	args := make([]any, 0, 7*len(bs))
+	args := make([]any, 0, 8*len(bs))
 	for _, b := range bs {
-		args = append(args, b.ID, b.Room, b.Text, b.Color, string(b.Mode), b.AcceptedAt.UnixNano(), b.TraceParent)
+		args = append(args, b.ID, b.Room, b.Text, b.Color, string(b.Mode), b.AcceptedAt.UnixNano(), b.TraceParent, b.Sender)
 	}
 	return args
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/barrage-live/barrage/internal/store"
 )
 
-const columns = `seq, id, room, text, color, mode, accepted_at, traceparent`
+const columns = `seq, id, room, text, color, mode, accepted_at, traceparent, sender`
 
 // After returns up to limit records of room after the cursor. A reader's snapshot holds a
 // prefix of the commit order, which is seq order, so no row can appear later below it.
@@ -19,7 +19,7 @@ func (s *Store) After(ctx context.Context, room string, after store.Cursor, limi
 		return nil, nil
 	}
 	rows, err := s.reader.QueryContext(ctx,
-		`SELECT `+columns+` FROM barrages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		`SELECT `+columns+` FROM barrages WHERE room = ? AND seq > ? AND deleted = 0 ORDER BY seq LIMIT ?`,
 		room, seqBefore(after), limit)
 	if err != nil {
 		return nil, wrap("after "+room, err)
@@ -37,7 +37,7 @@ func (s *Store) Latest(ctx context.Context, room string, n int) ([]store.Record,
 		return nil, nil
 	}
 	rows, err := s.reader.QueryContext(ctx,
-		`SELECT `+columns+` FROM barrages WHERE room = ? ORDER BY seq DESC LIMIT ?`, room, n)
+		`SELECT `+columns+` FROM barrages WHERE room = ? AND deleted = 0 ORDER BY seq DESC LIMIT ?`, room, n)
 	if err != nil {
 		return nil, wrap("latest "+room, err)
 	}
@@ -58,7 +58,7 @@ func scanRecords(rows *sql.Rows, capacity int) ([]store.Record, error) {
 			seq, nanos int64
 			mode       string
 		)
-		if err := rows.Scan(&seq, &r.ID, &r.Room, &r.Text, &r.Color, &mode, &nanos, &r.TraceParent); err != nil {
+		if err := rows.Scan(&seq, &r.ID, &r.Room, &r.Text, &r.Color, &mode, &nanos, &r.TraceParent, &r.Sender); err != nil {
 			return nil, err
 		}
 		r.Mode = barrage.Mode(mode)

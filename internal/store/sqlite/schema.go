@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is kept in PRAGMA user_version; a newer file is refused, not misread.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // seq is the cursor. AUTOINCREMENT numbers rows inside the write transaction, which SQLite
 // runs one at a time across every process, so seq order is commit order; and it never
@@ -25,6 +25,28 @@ CREATE TABLE barrages (
 );
 CREATE INDEX barrages_room_seq ON barrages (room, seq);
 CREATE INDEX barrages_accepted_at ON barrages (accepted_at);
+`
+
+// moderationSchema is version 2: who sent each barrage (a keyed hash), a deleted barrage
+// kept as a tombstone so a redelivery of its id is still skipped, the current mutes and
+// rules, and the log of every action. docs/store.md has why.
+const moderationSchema = `
+ALTER TABLE barrages ADD COLUMN sender  TEXT    NOT NULL DEFAULT '';
+ALTER TABLE barrages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE moderation_state (
+	kind  TEXT    NOT NULL, -- mute or rules
+	room  TEXT    NOT NULL,
+	key   TEXT    NOT NULL, -- the sender hash of a mute; '' for rules
+	until INTEGER NOT NULL, -- Unix nanoseconds a mute ends; 0 for rules
+	value TEXT    NOT NULL, -- JSON
+	PRIMARY KEY (kind, room, key)
+);
+CREATE TABLE moderation_log (
+	seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+	at    INTEGER NOT NULL, -- Unix nanoseconds
+	value TEXT    NOT NULL  -- JSON of the action
+);
+CREATE INDEX moderation_log_at ON moderation_log (at);
 `
 
 // migrate creates the schema in a write transaction, so processes opening a new file at
@@ -52,8 +74,13 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	case version > schemaVersion:
 		return fmt.Errorf("sqlite: schema version %d is newer than this program's %d", version, schemaVersion)
 	}
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
-		return wrap("create schema", err)
+	if version < 1 {
+		if _, err := tx.ExecContext(ctx, schema); err != nil {
+			return wrap("create schema", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, moderationSchema); err != nil {
+		return wrap("add the moderation schema", err)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return wrap("set schema version", err)

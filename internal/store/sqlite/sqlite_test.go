@@ -211,3 +211,52 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Fatal("Open accepted a file with a newer schema")
 	}
 }
+
+func TestModeration(t *testing.T) {
+	dirs := map[store.Store]string{}
+	storetest.RunModeration(t, func(t *testing.T, opts store.Options) store.Store {
+		dir := t.TempDir()
+		s, err := Open(t.Context(), dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs[s] = dir
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}, func(t *testing.T, old store.Store) store.Store {
+		if err := old.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(t.Context(), dirs[old], store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
+// A file of the first schema gains the moderation columns and keeps its rows and cursors.
+func TestUpgradesFirstSchema(t *testing.T) {
+	dir := t.TempDir()
+	db, err := openPool(dir+"/"+FileName, busyTimeout, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), schema+"PRAGMA user_version = 1;"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO barrages (id, room, text, color, mode, accepted_at) VALUES ('old', 'r', 'hi', '#ffffff', 'scroll', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	s, err := Open(t.Context(), dir, store.Options{Retention: 1 << 62})
+	if err != nil {
+		t.Fatalf("open a version 1 file: %v", err)
+	}
+	defer s.Close()
+	recs, err := s.After(t.Context(), "r", "", 10)
+	if err != nil || len(recs) != 1 || recs[0].ID != "old" || recs[0].Cursor != cursorOf(1) {
+		t.Fatalf("after the upgrade: %+v, %v; want the old row at its cursor", recs, err)
+	}
+}
