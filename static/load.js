@@ -2,25 +2,9 @@
 // The operator token lives in this tab's sessionStorage only, and travels as a Bearer header.
 import { explain } from './problem.js';
 import { t } from './i18n.js';
+import { keepToken, storedToken } from './token.js';
 
 const POLL_MS = 250;
-const TOKEN_KEY = 'barrage.operatorToken';
-
-const stored = () => {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY) || '';
-  } catch {
-    return '';
-  }
-};
-const keep = (token) => {
-  try {
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    else sessionStorage.removeItem(TOKEN_KEY);
-  } catch {
-    /* storage refused: the token is asked for again */
-  }
-};
 
 export function wireLoad(section, room) {
   const form = section.querySelector('[data-testid=load-form]');
@@ -33,7 +17,7 @@ export function wireLoad(section, room) {
   const base = '/api/rooms/' + encodeURIComponent(room) + '/load';
   let runId = '';
   let timer = 0;
-  let token = stored(); // the one the current run was started with
+  let token = storedToken(); // the one the current run was started with
   if (tokenField) tokenField.value = token;
 
   const call = (url, init = {}) => {
@@ -43,7 +27,7 @@ export function wireLoad(section, room) {
   };
   const why = async (res) => {
     if (res.status !== 401) return explain(res);
-    keep('');
+    keepToken('');
     return t('load.refused');
   };
 
@@ -115,7 +99,7 @@ export function wireLoad(section, room) {
       start.disabled = false;
       return fail(await why(res));
     }
-    if (tokenField) keep(token);
+    if (tokenField) keepToken(token);
     const p = await res.json();
     runId = p.id;
     cancel.disabled = false;

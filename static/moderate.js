@@ -3,23 +3,7 @@
 // token is the load sender's: this tab's sessionStorage only, sent as a Bearer header.
 import { explain } from './problem.js';
 import { t } from './i18n.js';
-
-const TOKEN_KEY = 'barrage.operatorToken';
-
-const stored = () => {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY) || '';
-  } catch {
-    return '';
-  }
-};
-const keep = (token) => {
-  try {
-    sessionStorage.setItem(TOKEN_KEY, token);
-  } catch {
-    /* storage refused: the token is asked for again */
-  }
-};
+import { keepToken, storedToken } from './token.js';
 
 export function wireModeration(section, room, history) {
   const q = (id) => section.querySelector(`[data-testid=${id}]`);
@@ -33,7 +17,7 @@ export function wireModeration(section, room, history) {
   const minutes = q('mod-minutes');
   const name = q('mod-name');
   const base = '/api/rooms/' + encodeURIComponent(room);
-  let token = stored();
+  let token = storedToken();
 
   const say = (msg, bad) => {
     status.textContent = msg;
@@ -131,7 +115,7 @@ export function wireModeration(section, room, history) {
     }
     if (!res.ok) return say(await explain(res), true);
     const m = await res.json();
-    keep(token);
+    keepToken(token);
     tokenForm.hidden = true;
     body.hidden = false;
     section.dataset.state = 'on';
