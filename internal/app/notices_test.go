@@ -327,12 +327,12 @@ func logLags(t *testing.T, name string, lags []time.Duration) time.Duration {
 	return p99
 }
 
-// TestLostNoticesFilledByStoreReads: one of the two processors sends no notices, so the
-// barrages it stores reach the HomePages only by their store reads (the safety poll, or
-// the read that settles another barrage's notice). Every viewer still gets every barrage
-// exactly once, and each HomePage counts at least that processor's barrages as found by
-// store read.
-func TestLostNoticesFilledByStoreReads(t *testing.T) {
+// TestLostNoticesFilledBySafetyPoll: one of the two processors sends no notices. A room's
+// barrages all go through one partition (key = room), so the rooms of that processor get
+// no notice at all and reach the HomePages by the safety poll alone. Every viewer still
+// gets every barrage exactly once, and each HomePage counts at least that processor's
+// barrages as found by store read.
+func TestLostNoticesFilledBySafetyPoll(t *testing.T) {
 	c := startCluster(t, []homeSpec{{"barrage-stored", "2s"}, {"barrage-stored", "2s"}}, []bool{true, false})
 	rooms := roomNames("lost", 8)
 	viewers := c.watch(t, rooms)
