@@ -62,16 +62,25 @@ func startRole(t *testing.T, role config.Role, env map[string]string) (*App, *sy
 
 func send(t *testing.T, base, room, body string) (int, map[string]any) {
 	t.Helper()
+	status, out, err := post(base, room, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, out
+}
+
+// post is send for a goroutine other than the test's.
+func post(base, room, body string) (int, map[string]any, error) {
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/rooms/"+room+"/barrages", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return resp.StatusCode, out, nil
 }
 
 // stream subscribes to a room and delivers each barrage it receives.
