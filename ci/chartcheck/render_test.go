@@ -10,7 +10,6 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli/values"
 	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/release"
@@ -26,10 +25,6 @@ const (
 
 // environments are the files in charts/barrage/environments, plus the bare defaults.
 var environments = []string{"defaults", "dev", "staging", "prod", "ask"}
-
-// The Kubernetes version kube-check's API server reports; helm's library default is v1.20,
-// which the chart's kubeVersion refuses.
-var kubeVersion = &chartutil.KubeVersion{Version: "v1.34.4", Major: "1", Minor: "34"}
 
 // valueFiles returns the -f files of an environment.
 func valueFiles(env string) []string {
@@ -104,14 +99,7 @@ func installValues(vals map[string]any) (*release.Release, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load chart: %w", err)
 	}
-	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	install.DryRun = true
-	install.ClientOnly = true
-	install.Replace = true
-	install.ReleaseName = releaseName
-	install.Namespace = namespace
-	install.KubeVersion = kubeVersion
-	return install.Run(ch, vals)
+	return DryRun(ch, releaseName, namespace, vals)
 }
 
 func splitDocs(manifest string) ([]doc, error) {
@@ -170,7 +158,7 @@ func TestLintStrict(t *testing.T) {
 			lint := action.NewLint()
 			lint.Strict = true
 			lint.Namespace = namespace
-			lint.KubeVersion = kubeVersion
+			lint.KubeVersion = KubeVersion
 			res := lint.Run([]string{dir}, vals)
 			for _, m := range res.Messages {
 				t.Logf("lint: %s", m)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli/values"
@@ -13,11 +12,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
-)
 
-// kubeVersion is the one ci/kube-check's API server reports; the chart refuses helm's
-// library default.
-var kubeVersion = &chartutil.KubeVersion{Version: "v1.34.4", Major: "1", Minor: "34"}
+	"github.com/barrage-live/barrage/ci/chartcheck"
+)
 
 // mergedValues layers value files and --set values the way the helm CLI does.
 func mergedValues(files, set []string) (map[string]any, error) {
@@ -29,14 +26,7 @@ func mergedValues(files, set []string) (map[string]any, error) {
 // templates of the release's workloads. A workload kind it does not know is an error, so
 // that a new one is never left out silently.
 func render(ch *chart.Chart, release, namespace string, vals map[string]any) ([]workload, error) {
-	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	install.DryRun = true
-	install.ClientOnly = true
-	install.Replace = true
-	install.ReleaseName = release
-	install.Namespace = namespace
-	install.KubeVersion = kubeVersion
-	rel, err := install.Run(ch, vals)
+	rel, err := chartcheck.DryRun(ch, release, namespace, vals)
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
