@@ -195,9 +195,6 @@ func (h *Hub) showEarly(f *feed, t *turns, recs []store.Record) (took, held bool
 	}
 	took = true
 	h.traceResult(f.room, shown)
-	for i := range t.ahead {
-		t.ahead[i].rec.TraceParent = ""
-	}
 	f.delivered.Add(int64(len(shown)))
 	return took, held
 }
@@ -338,7 +335,7 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 		if len(unnoticed) > 0 && h.hooks.Unnoticed != nil {
 			h.hooks.Unnoticed(f.room, len(unnoticed))
 		}
-		t.pending = append(t.pending, stream.Viewable(recs)...)
+		t.pending = append(t.pending, recs...)
 		settled := recs[len(recs)-1].Cursor
 		f.read.Store(&settled)
 		// Shown early but passed without being found: the row moved, or was never there.

@@ -87,22 +87,22 @@ func Moved(pos Position, ahead []store.Record) *Frame {
 }
 
 func body(recs []store.Record) (*Frame, error) {
-	data, err := json.Marshal(withoutSender(recs))
+	data, err := json.Marshal(forViewers(recs))
 	if err != nil {
 		return nil, fmt.Errorf("stream: encode batch: %w", err)
 	}
 	return Encode(&sse.Event{Event: eventBarrage, Data: data}), nil
 }
 
-// withoutSender leaves out who sent each record: the hash is for operators, and this is
-// the one place records are encoded for viewers.
-func withoutSender(recs []store.Record) []store.Record {
-	if !slices.ContainsFunc(recs, func(r store.Record) bool { return r.Sender != "" }) {
+// forViewers leaves out what is for operators only: who sent each record and its trace
+// context. This is the one place records are encoded for viewers.
+func forViewers(recs []store.Record) []store.Record {
+	if !slices.ContainsFunc(recs, func(r store.Record) bool { return r.Sender != "" || r.TraceParent != "" }) {
 		return recs
 	}
 	out := slices.Clone(recs)
 	for i := range out {
-		out[i].Sender = ""
+		out[i].Sender, out[i].TraceParent = "", ""
 	}
 	return out
 }

@@ -119,3 +119,27 @@ func TestParsePosition(t *testing.T) {
 		t.Fatalf("an id with %d ahead keeps %d, want %d", 3*MaxAhead, n, MaxAhead)
 	}
 }
+
+// TestViewersNeverGetSenderOrTrace: the sender hash and the trace context are the operators';
+// every barrage event leaves them out, and the records the frame keeps are not changed.
+func TestViewersNeverGetSenderOrTrace(t *testing.T) {
+	rec := store.Record{Cursor: "0000000000000001"}
+	rec.ID, rec.Room, rec.Text = "b1", "room", "hello"
+	rec.Sender = "0123456789abcdef0123456789abcdef"
+	rec.TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	f, err := Batch([]store.Record{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{rec.Sender, rec.TraceParent, "sender", "traceparent"} {
+		if bytes.Contains(f.wire, []byte(secret)) {
+			t.Errorf("the event carries %q: %s", secret, f.wire)
+		}
+	}
+	if !bytes.Contains(f.wire, []byte("hello")) {
+		t.Errorf("the event lost the barrage: %s", f.wire)
+	}
+	if rec.Sender == "" || rec.TraceParent == "" {
+		t.Error("encoding changed the caller's record")
+	}
+}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/r3labs/sse/v2"
 
-	"github.com/barrage-live/barrage/internal/store"
 )
 
 // replay writes what a resuming viewer at from missed, up to where their live events
@@ -44,7 +43,7 @@ func (v *Viewer) replay(ctx context.Context, src Source, log *slog.Logger, room 
 			break
 		}
 		next := v.pos.Join(Position{Cursor: recs[n-1].Cursor})
-		if missing := v.pos.Missing(Viewable(recs[:n])); len(missing) > 0 {
+		if missing := v.pos.Missing(recs[:n]); len(missing) > 0 {
 			f, err := Step(missing, next, nil)
 			if err != nil {
 				return err
@@ -89,12 +88,4 @@ func (v *Viewer) gap(g Gap, j joined) error {
 	}
 	v.pos = v.pos.Join(Position{Cursor: g.Until})
 	return v.catchUp(j)
-}
-
-// Viewable drops what viewers need not carry: the trace context is for the operators' view.
-func Viewable(recs []store.Record) []store.Record {
-	for i := range recs {
-		recs[i].TraceParent = ""
-	}
-	return recs
 }
