@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/r3labs/sse/v2"
-
 )
 
 // replay writes what a resuming viewer at from missed, up to where their live events
