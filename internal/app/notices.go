@@ -101,6 +101,7 @@ func (a *App) followNotices(cfg config.Config, hub *live.Hub, book *moderation.B
 		kafka.FollowNotices(ctx, cfg.Kafka.Brokers, cfg.Kafka.NoticeTopic, kcfg, a.log.With("part", "notices"),
 			kafka.FollowHooks{Received: m.NoticesReceived.Inc, Bad: m.NoticesRefused.Inc, Up: func(up bool) {
 				m.NoticesUp.Set(map[bool]float64{true: 1}[up])
+				hub.Following(up)
 			}},
 			func(n kafka.Notice) {
 				if n.Moderation {

@@ -99,9 +99,11 @@ func (t *turns) arm(d time.Duration) {
 }
 
 // run shows a room's notices, reads the store when they settle or the safety poll is due,
-// and publishes to its shards in turn until the feed stops.
+// and publishes to its shards in turn until the feed stops. The poll backs off while the
+// room is quiet and its notices arrive (pace).
 func (h *Hub) run(f *feed) {
-	poll := time.NewTicker(h.opts.PollInterval)
+	every := h.opts.PollInterval
+	poll := time.NewTimer(jitter(every))
 	defer poll.Stop()
 	stats := time.NewTicker(time.Second)
 	defer stats.Stop()
@@ -128,7 +130,14 @@ func (h *Hub) run(f *feed) {
 		case <-f.stop:
 			return
 		case <-poll.C:
+			every = h.pace.next(every)
+			poll.Reset(jitter(every))
 			start(true, "poll")
+		case <-h.pace.hurried():
+			if every > h.opts.PollInterval {
+				every = h.opts.PollInterval
+				poll.Reset(jitter(every))
+			}
 		case recs := <-f.notices:
 			took, held := h.showEarly(f, &t, recs)
 			if took {
@@ -332,8 +341,11 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 			}
 		}
 		h.traceResult(f.room, unnoticed)
-		if len(unnoticed) > 0 && h.hooks.Unnoticed != nil {
-			h.hooks.Unnoticed(f.room, len(unnoticed))
+		if len(unnoticed) > 0 {
+			h.pace.wake()
+			if h.hooks.Unnoticed != nil {
+				h.hooks.Unnoticed(f.room, len(unnoticed))
+			}
 		}
 		t.pending = append(t.pending, recs...)
 		settled := recs[len(recs)-1].Cursor

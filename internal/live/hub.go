@@ -26,7 +26,7 @@ type Source interface {
 
 // Options tune the feeds. Zero values take the defaults noted.
 type Options struct {
-	PollInterval  time.Duration // how often a feed reads the store without a notice: the safety net (5s)
+	PollInterval  time.Duration // how often a feed reads the store without a notice, the safety net; quiet rooms stretch it while notices arrive (5s)
 	SettleDelay   time.Duration // how long after a write the store lets readers see it (0)
 	BatchInterval time.Duration // the shortest gap between two batches of a room (20ms, growing with its viewers)
 	TickPerViewer time.Duration // how much a room's gap grows with each viewer, up to 180ms (20µs)
@@ -103,6 +103,7 @@ type Hub struct {
 	log   *slog.Logger
 	hooks Hooks
 	sopts stream.Options
+	pace  *pace
 
 	mu     sync.Mutex
 	feeds  map[string]*feed
@@ -115,8 +116,13 @@ func New(src Source, opts Options, log *slog.Logger, hooks Hooks) *Hub {
 	sopts := stream.Options{QueueLen: opts.QueueLen, WriteTimeout: opts.WriteTimeout, SendBuffer: opts.SendBuffer,
 		ReplayLimit: opts.ReplayLimit, ReplayChunk: opts.BatchLimit, ReadTimeout: opts.ReplayRead}
 	sopts.Defaults()
-	return &Hub{src: src, opts: opts, log: log, hooks: hooks, sopts: sopts, feeds: map[string]*feed{}}
+	return &Hub{src: src, opts: opts, log: log, hooks: hooks, sopts: sopts, pace: newPace(opts.PollInterval), feeds: map[string]*feed{}}
 }
+
+// Following tells the hub whether the notice topic is being read. Until it is, and while
+// it is not, every room is polled at the poll interval; while it is, quiet rooms are
+// polled less often, down to one read every quietPollGrowth intervals.
+func (h *Hub) Following(up bool) { h.pace.following(up) }
 
 // Rooms is how many rooms have a feed here now, lingering ones included.
 func (h *Hub) Rooms() int {

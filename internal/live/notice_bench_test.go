@@ -110,21 +110,28 @@ func BenchmarkDisplayOnTablestore(b *testing.B) {
 
 // BenchmarkIdleRoomReads: the store reads of 1,000 watched rooms on 3 HomePage instances,
 // with 10 barrages a second written in all, each announced to every instance, on the
-// Tablestore test server. Before: the blind poll every 250 ms. After: notices, and the
-// safety poll every 5 s. The figure is GetRange calls a second over a 10 s window.
+// Tablestore test server. Before: the blind poll every 250 ms. After: notices followed,
+// and the safety poll from 5 s, backing off in quiet rooms. The figure is GetRange calls a
+// second over a window that starts once the polls have reached their steady pace.
 func BenchmarkIdleRoomReads(b *testing.B) {
 	const rooms, instances = 1000, 3
 	for _, tc := range []struct {
-		name    string
-		poll    time.Duration
-		notices bool
-	}{{"poll-250ms", 250 * time.Millisecond, false}, {"notices", 5 * time.Second, true}} {
+		name           string
+		poll           time.Duration
+		notices        bool
+		steady, window time.Duration
+	}{
+		{"poll-250ms", 250 * time.Millisecond, false, time.Second, 10 * time.Second},
+		// 5, 10 and then 20 s between the polls of a quiet room: steady from 35 s on.
+		{"notices", 5 * time.Second, true, 40 * time.Second, 40 * time.Second},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			st, srv := benchOTS(b)
 			setup := time.Now()
 			var hubs []*Hub
 			for range instances {
 				hub, _ := benchHub(b, st, Options{PollInterval: tc.poll, SettleDelay: st.Settle(), MaxRooms: rooms})
+				hub.Following(tc.notices)
 				hubs = append(hubs, hub)
 			}
 			joinAll(b, hubs, rooms)
@@ -132,27 +139,39 @@ func BenchmarkIdleRoomReads(b *testing.B) {
 			var perSecond float64
 			failed := 0
 			for b.Loop() {
-				before := srv.Requests("GetRange")
-				start := time.Now()
-				tick := time.NewTicker(100 * time.Millisecond)
-				for i := 0; time.Since(start) < 10*time.Second; i++ {
-					<-tick.C
-					room := fmt.Sprintf("idle-%d", i*37%rooms)
-					bg, _ := barrage.Accept(room, barrage.Draft{Text: "quiet"}, time.Now())
-					recs, err := st.Put(context.Background(), []barrage.Barrage{bg})
-					if err != nil {
-						// The poll can load the store until a claim misses its write window.
-						failed++
-						continue
-					}
-					for _, h := range hubs {
-						if tc.notices {
-							h.Notice(room, recs)
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					tick := time.NewTicker(100 * time.Millisecond)
+					defer tick.Stop()
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+						}
+						room := fmt.Sprintf("idle-%d", i*37%rooms)
+						bg, _ := barrage.Accept(room, barrage.Draft{Text: "quiet"}, time.Now())
+						recs, err := st.Put(context.Background(), []barrage.Barrage{bg})
+						if err != nil {
+							// The poll can load the store until a claim misses its write window.
+							failed++
+							continue
+						}
+						for _, h := range hubs {
+							if tc.notices {
+								h.Notice(room, recs)
+							}
 						}
 					}
-				}
-				tick.Stop()
+				}()
+				time.Sleep(tc.steady)
+				before, start := srv.Requests("GetRange"), time.Now()
+				time.Sleep(tc.window)
 				perSecond = float64(srv.Requests("GetRange")-before) / time.Since(start).Seconds()
+				close(stop)
+				<-done
 			}
 			b.ReportMetric(perSecond, "GetRange/s")
 			b.ReportMetric(float64(failed), "failed-puts")
