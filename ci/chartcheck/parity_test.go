@@ -62,6 +62,7 @@ var valueTable = []valueRow{
 		"http://tracing-analysis-dc-sh.aliyuncs.com/adapt_a@b_c@d/api/traces", "http://", "https:///v1/traces"}},
 	{path: "tracing.secret.name", role: "processor", env: "TRACING", base: []string{"tracing.secret.name=tracing"}},
 	{path: "tracing.secret.key", role: "dispatcher", env: "TRACING", base: append([]string{"tracing.secret.name=tracing"}, dispatcher...)},
+	{path: "metrics.port", role: "homepage", env: "BARRAGE_METRICS_PORT", probes: []any{-1.0, 1.0, 8080.0, 9464.5, 65535.0, 65536.0}},
 	{path: "metrics.scrapeAnnotations", why: "pod annotations"},
 	{path: "credentials.existingSecret", why: "the Secret every secretKeyRef names"},
 	{path: "credentials.keys.*", why: "the keys every secretKeyRef names"},

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // valuesFile writes values as a file, so numbers arrive as a values file types them
@@ -133,13 +135,52 @@ eventDriver:
 		}
 	}
 	wantAnnotations(t, "homepage template", hp.Spec.Template.Annotations, map[string]string{
-		"autoscaling.knative.dev/min-scale": "0", "prometheus.io/port": "8080", "note": "kept",
+		"autoscaling.knative.dev/min-scale": "0", "prometheus.io/port": "9464", "note": "kept",
 	})
 	d := r.deployments[0]
 	wantAnnotations(t, "dispatcher template", d.Spec.Template.Annotations, map[string]string{
-		"prometheus.io/port": "8082", "note": "kept",
+		"prometheus.io/port": "9464", "note": "kept",
 	})
 	if got := d.Labels["app.kubernetes.io/name"]; got != "barrage" {
 		t.Errorf("dispatcher label app.kubernetes.io/name = %q", got)
+	}
+}
+
+// TestMetricsPortReachesEveryRole: every role is told the metrics port its pods are
+// scraped on, and with metrics.port 0 the annotations name each role's own port instead.
+func TestMetricsPortReachesEveryRole(t *testing.T) {
+	set := []string{"metrics.scrapeAnnotations=true", "eventDriver.type=dispatcher"}
+	for _, tc := range []struct {
+		port string
+		want map[string]string // the annotation by role; env BARRAGE_METRICS_PORT is the same or absent
+		env  bool
+	}{
+		{"9464", map[string]string{"homepage": "9464", "processor": "9464", "dispatcher": "9464"}, true},
+		{"0", map[string]string{"homepage": "8080", "processor": "8080", "dispatcher": "8082"}, false},
+	} {
+		r := decode(t, "defaults", mustRender(t, nil, append(set, "metrics.port="+tc.port)))
+		check := func(role string, annotations map[string]string, env []corev1.EnvVar) {
+			if got := annotations["prometheus.io/port"]; got != tc.want[role] {
+				t.Errorf("metrics.port=%s: %s scraped on %q, want %q", tc.port, role, got, tc.want[role])
+			}
+			got, ok := envMap(env)["BARRAGE_METRICS_PORT"]
+			if ok != tc.env || (ok && got != tc.want[role]) {
+				t.Errorf("metrics.port=%s: %s has BARRAGE_METRICS_PORT %q (set: %v)", tc.port, role, got, ok)
+			}
+		}
+		for _, role := range []string{"homepage", "processor"} {
+			svc := r.services[role]
+			check(role, svc.Spec.Template.Annotations, svc.Spec.Template.Spec.Containers[0].Env)
+		}
+		if len(r.deployments) != 1 {
+			t.Fatalf("%d Deployments, want the dispatcher's", len(r.deployments))
+		}
+		d := r.deployments[0]
+		check("dispatcher", d.Spec.Template.Annotations, d.Spec.Template.Spec.Containers[0].Env)
+	}
+	for _, port := range []string{"8080", "9090", "8012"} {
+		if _, err := render(nil, []string{"metrics.port=" + port}); err == nil || !mentions(err, "metrics.port") {
+			t.Errorf("metrics.port=%s, a port the pod already uses: %v, want the schema to refuse it", port, err)
+		}
 	}
 }

@@ -81,14 +81,18 @@ type App struct {
 	// Addresses of what this process serves, host:port; empty when not run here.
 	HomePage, Processor, Dispatcher, Broker, DeadLetter string
 
-	log         *slog.Logger
-	readTimeout time.Duration
-	metrics     *telemetry.Metrics
-	tracing     *telemetry.Tracing
-	mu          sync.Mutex
-	stops       [phaseCount][]stopStep // run phase by phase on shutdown
-	stopped     []string               // the steps Shutdown ran, in order
-	draining    bool
+	// Metrics is where /metrics is served when BARRAGE_METRICS_PORT sets it apart.
+	Metrics string
+
+	log          *slog.Logger
+	readTimeout  time.Duration
+	metrics      *telemetry.Metrics
+	metricsApart bool // /metrics has a port of its own, and the roles' ports leave it out
+	tracing      *telemetry.Tracing
+	mu           sync.Mutex
+	stops        [phaseCount][]stopStep // run phase by phase on shutdown
+	stopped      []string               // the steps Shutdown ran, in order
+	draining     bool
 }
 
 // Start starts cfg.Role and returns once it serves.
@@ -103,21 +107,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	}
 	a.tracing = tracing
 	a.onStop(phaseFlushTraces, "tracing", tracing.Shutdown)
-	switch cfg.Role {
-	case config.RoleBroker:
-		err = a.startBroker(cfg, true)
-	case config.RoleProcessor:
-		err = a.startProcessor(ctx, cfg)
-	case config.RoleDispatcher:
-		err = a.startDispatcher(ctx, cfg, true)
-	case config.RoleHomePage:
-		_, err = a.startHomePage(ctx, cfg)
-	case config.RoleDeadLetter:
-		err = a.startDeadLetter(cfg)
-	case config.RoleDev:
-		err = a.startDev(ctx, cfg)
-	default:
-		err = fmt.Errorf("app: unknown role %q", cfg.Role)
+	if cfg.MetricsPort != 0 {
+		a.Metrics, err = a.serveMetrics(cfg.Host, cfg.MetricsPort)
+	}
+	if err == nil {
+		err = a.startRole(ctx, cfg)
 	}
 	if err != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -126,6 +120,25 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		return nil, err
 	}
 	return a, nil
+}
+
+func (a *App) startRole(ctx context.Context, cfg config.Config) error {
+	switch cfg.Role {
+	case config.RoleBroker:
+		return a.startBroker(cfg, true)
+	case config.RoleProcessor:
+		return a.startProcessor(ctx, cfg)
+	case config.RoleDispatcher:
+		return a.startDispatcher(ctx, cfg, true)
+	case config.RoleHomePage:
+		_, err := a.startHomePage(ctx, cfg)
+		return err
+	case config.RoleDeadLetter:
+		return a.startDeadLetter(cfg)
+	case config.RoleDev:
+		return a.startDev(ctx, cfg)
+	}
+	return fmt.Errorf("app: unknown role %q", cfg.Role)
 }
 
 func (a *App) isDraining() bool {
@@ -164,13 +177,30 @@ func (a *App) serve(name, host string, port int, h http.Handler, ready func(cont
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.Handle("GET /metrics", a.metrics.Handler())
+	if !a.metricsApart {
+		mux.Handle("GET /metrics", a.metrics.Handler())
+	}
 	if h != nil {
 		mux.Handle("/", h)
 	}
+	return a.listen(name, host, port, "PORT", mux, stop)
+}
+
+// serveMetrics serves /metrics alone on BARRAGE_METRICS_PORT, so that a route to the
+// role's own port, such as the HomePage's public one, does not carry it. It closes last,
+// so the final counts can still be scraped while the role drains.
+func (a *App) serveMetrics(host string, port int) (string, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	a.metricsApart = true
+	return a.listen("metrics", host, port, "BARRAGE_METRICS_PORT", mux, phaseFlushTraces)
+}
+
+// listen serves mux on host:port, whose setting env names, until phase stop.
+func (a *App) listen(name, host string, port int, env string, mux *http.ServeMux, stop phase) (string, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
-		return "", fmt.Errorf("app: %s: listen on port %d (PORT): %w", name, port, err)
+		return "", fmt.Errorf("app: %s: listen on port %d (%s): %w", name, port, env, err)
 	}
 	headerTimeout := 10 * time.Second
 	if a.readTimeout > 0 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -214,5 +215,36 @@ func TestMetricsCountWhatWasSent(t *testing.T) {
 	}
 	if m["barrage_duplicates_total"] != 0 || m["barrage_dead_lettered_total"] != 0 {
 		t.Errorf("unexpected duplicates or dead letters: %v %v", m["barrage_duplicates_total"], m["barrage_dead_lettered_total"])
+	}
+}
+
+// TestMetricsApartFromThePublicPort: with BARRAGE_METRICS_PORT set, /metrics is served
+// there alone, and neither the HomePage's port, which the public route reaches, nor the
+// processor's carries it.
+func TestMetricsApartFromThePublicPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	a := startDev(t, t.TempDir(), map[string]string{"BARRAGE_METRICS_PORT": strconv.Itoa(port)})
+	if a.Metrics == "" {
+		t.Fatal("no metrics address")
+	}
+	for _, addr := range []string{a.HomePage, a.Processor} {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("GET %s/metrics: %s, want it not served", addr, resp.Status)
+		}
+	}
+	if got := scrape(t, "http://"+a.Metrics); len(got) == 0 {
+		t.Fatal("the metrics port serves no samples")
+	} else if _, ok := got["barrage_accepted_total"]; !ok {
+		t.Fatalf("the metrics port lacks barrage_accepted_total: %d samples", len(got))
 	}
 }

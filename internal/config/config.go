@@ -48,12 +48,14 @@ func ParseRole(s string) (Role, error) {
 
 // Config is everything a process reads from its environment.
 type Config struct {
-	Role     Role
-	Port     int    // PORT: the role's HTTP port
-	Host     string // BARRAGE_HOST: the address HTTP servers bind to
-	DataDir  string // BARRAGE_DATA_DIR: embedded store and broker data
-	LogLevel string
-	LogJSON  bool
+	Role Role
+	Port int // PORT: the role's HTTP port
+	// MetricsPort serves /metrics apart from PORT (BARRAGE_METRICS_PORT); 0 serves it on PORT.
+	MetricsPort int
+	Host        string // BARRAGE_HOST: the address HTTP servers bind to
+	DataDir     string // BARRAGE_DATA_DIR: embedded store and broker data
+	LogLevel    string
+	LogJSON     bool
 	// ReadTimeout bounds reading a whole request, body included (BARRAGE_READ_TIMEOUT);
 	// streams write for hours and are not bound by it.
 	ReadTimeout time.Duration
@@ -267,6 +269,7 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{Role: role}
 	c.Port = p.int("PORT", defaultPort(role), 0, 65535)
+	c.MetricsPort = p.int("BARRAGE_METRICS_PORT", 0, 0, 65535)
 	c.Host = p.str("BARRAGE_HOST", "127.0.0.1")
 	if getenv("K_SERVICE") != "" && getenv("BARRAGE_HOST") == "" {
 		c.Host = "" // inside Knative the queue-proxy reaches us on the pod address
@@ -412,6 +415,9 @@ func (c Config) Validate() error {
 	}
 	if c.HomePage.PollInterval <= 0 {
 		return fmt.Errorf("config: BARRAGE_POLL_INTERVAL must be positive")
+	}
+	if c.MetricsPort != 0 && c.MetricsPort == c.Port {
+		return fmt.Errorf("config: BARRAGE_METRICS_PORT must differ from PORT (%d), or be 0 to serve /metrics on PORT", c.Port)
 	}
 	// Notices read as barrages, or barrages as notices, would be refused or lost.
 	if c.Kafka.NoticeTopic == "" || c.Kafka.NoticeTopic == c.Kafka.Topic || c.Kafka.NoticeTopic == c.Dispatch.DeadLetterTopic {

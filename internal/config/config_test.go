@@ -68,6 +68,8 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 	}{
 		{"bad port", RoleDev, map[string]string{"PORT": "http"}, "PORT"},
 		{"port out of range", RoleDev, map[string]string{"PORT": "70000"}, "PORT"},
+		{"metrics port on PORT", RoleHomePage, map[string]string{"KAFKA_SERVER": "k:9092", "BARRAGE_METRICS_PORT": "8080"}, "BARRAGE_METRICS_PORT"},
+		{"metrics port out of range", RoleDev, map[string]string{"BARRAGE_METRICS_PORT": "65536"}, "BARRAGE_METRICS_PORT"},
 		{"bad retry count", RoleDev, map[string]string{"BARRAGE_RETRY_COUNT": "-1"}, "BARRAGE_RETRY_COUNT"},
 		{"bad duration", RoleDev, map[string]string{"BARRAGE_RETRY_INTERVAL": "soon"}, "BARRAGE_RETRY_INTERVAL"},
 		{"bad bool", RoleDev, map[string]string{"BARRAGE_LOAD_SENDER": "maybe"}, "BARRAGE_LOAD_SENDER"},

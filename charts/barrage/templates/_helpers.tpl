@@ -321,6 +321,10 @@ that names the value to fix.
   value: {{ .root.Values.logLevel | quote }}
 - name: BARRAGE_LOG_FORMAT
   value: json
+{{- with .root.Values.metrics.port }}
+- name: BARRAGE_METRICS_PORT
+  value: {{ include "barrage.int" . | quote }}
+{{- end }}
 {{- if .fieldRef }}
 - name: POD_NAME
   valueFrom:
@@ -342,6 +346,12 @@ that names the value to fix.
       name: {{ . }}
       key: {{ $.root.Values.tracing.secret.key }}
 {{- end }}
+{{- end -}}
+
+{{/* The port a scraper finds /metrics on: metrics.port, or the role's own port
+(a string) when that is 0. */}}
+{{- define "barrage.metricsPort" -}}
+{{- with .root.Values.metrics.port }}{{ include "barrage.int" . }}{{ else }}{{ .port }}{{ end -}}
 {{- end -}}
 
 {{- define "barrage.secretEnv" -}}

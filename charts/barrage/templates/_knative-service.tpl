@@ -53,7 +53,7 @@ spec:
       {{- end }}
       {{- if $root.Values.metrics.scrapeAnnotations }}
       {{- $_ := set $own "prometheus.io/scrape" "true" }}
-      {{- $_ := set $own "prometheus.io/port" "8080" }}
+      {{- $_ := set $own "prometheus.io/port" (include "barrage.metricsPort" (dict "root" $root "port" "8080")) }}
       {{- $_ := set $own "prometheus.io/path" "/metrics" }}
       {{- end }}
       {{- with .checksum }}

@@ -76,6 +76,34 @@ func (c *check) checkProbes(ctx context.Context, pods []pod) error {
 	return nil
 }
 
+// checkMetricsApart asks each pod that serves /metrics on a port of its own for it there,
+// and on its container ports, which a route reaches, wants it not served (404 or 405).
+func (c *check) checkMetricsApart(pods []pod) error {
+	for _, p := range pods {
+		if p.c.metricsPort == 0 {
+			continue
+		}
+		if err := get200(p.url(p.c.metricsPort, "/metrics")); err != nil {
+			return fmt.Errorf("%s metrics: %w", p.c.name, err)
+		}
+		for _, port := range p.c.ports {
+			if port == p.c.metricsPort {
+				continue
+			}
+			resp, err := client.Get(p.url(port, "/metrics"))
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+				return fmt.Errorf("%s serves /metrics on its port %d too (%s), where its route reaches", p.c.name, port, resp.Status)
+			}
+		}
+		c.logf("%s /metrics on %d only", p.w.name, p.c.metricsPort)
+	}
+	return nil
+}
+
 // role finds the pod that runs a role (its container's first argument).
 func role(pods []pod, name string) (pod, bool) {
 	for _, p := range pods {
@@ -179,8 +207,10 @@ func (c *check) checkFlow(ctx context.Context, pods []pod) error {
 	if _, err := c.pm.run(ctx, "start", proc.c.name); err != nil {
 		return err
 	}
-	if proc.hostPorts[knativePort], err = c.pm.hostPort(ctx, proc.c.name, knativePort); err != nil {
-		return err
+	for _, port := range proc.c.ports {
+		if proc.hostPorts[port], err = c.pm.hostPort(ctx, proc.c.name, port); err != nil {
+			return err
+		}
 	}
 	if err := waitFor(ctx, "the processor is ready again", 60*time.Second, func() error { return get200(proc.url(knativePort, "/readyz")) }); err != nil {
 		return err
@@ -262,7 +292,11 @@ type permanent struct{ error }
 // processed reads the processor's own count of barrages it handed to the store: the pod
 // itself did the work, not some other path.
 func processed(p pod, atLeast float64) error {
-	resp, err := client.Get(p.url(knativePort, "/metrics"))
+	port := knativePort
+	if p.c.metricsPort != 0 {
+		port = p.c.metricsPort
+	}
+	resp, err := client.Get(p.url(port, "/metrics"))
 	if err != nil {
 		return err
 	}

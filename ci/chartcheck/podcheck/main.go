@@ -145,6 +145,9 @@ func (c *check) run(ctx context.Context) error {
 	if err := c.checkProbes(ctx, pods); err != nil {
 		return err
 	}
+	if err := c.checkMetricsApart(pods); err != nil {
+		return err
+	}
 	return c.checkFlow(ctx, pods)
 }
 

@@ -33,6 +33,10 @@ type container struct {
 	args   []string // podman run flags, then the image and its arguments
 	probes []probe
 	ports  []int // container ports, each published on a loopback port
+	// metricsPort is the port the role serves /metrics on apart from its own
+	// (BARRAGE_METRICS_PORT), published too since a scraper reaches it on the pod's
+	// address; 0 when /metrics is on the container port.
+	metricsPort int
 }
 
 // secrets are the Secrets of the namespace, by name and key.
@@ -74,7 +78,15 @@ func podContainer(w workload, pc podContext) (container, error) {
 
 	for _, p := range c.Ports {
 		out.ports = append(out.ports, int(p.ContainerPort))
-		args = append(args, "-p", fmt.Sprintf("127.0.0.1::%d", p.ContainerPort))
+	}
+	if v, ok := env["BARRAGE_METRICS_PORT"]; ok && v != "0" {
+		if out.metricsPort, err = strconv.Atoi(v); err != nil {
+			return container{}, fmt.Errorf("%s %s: BARRAGE_METRICS_PORT=%q: %w", w.kind, w.name, v, err)
+		}
+		out.ports = append(out.ports, out.metricsPort)
+	}
+	for _, p := range out.ports {
+		args = append(args, "-p", fmt.Sprintf("127.0.0.1::%d", p))
 	}
 	sec, err := securityFlags(spec.SecurityContext, c.SecurityContext)
 	if err != nil {
