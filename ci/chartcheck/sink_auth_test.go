@@ -63,6 +63,36 @@ func TestSinkAuthValues(t *testing.T) {
 	}
 }
 
+// TestSinkAuthSubjects: the senders named in eventDriver.oidc.subjects reach both sinks'
+// verifiers, and with OIDC off nobody is told of them.
+func TestSinkAuthSubjects(t *testing.T) {
+	subs := "{system:serviceaccount:barrage:src-a,system:serviceaccount:barrage:src-b}"
+	want := "system:serviceaccount:barrage:src-a,system:serviceaccount:barrage:src-b"
+	for _, on := range []bool{true, false} {
+		set := []string{"eventDriver.oidc.subjects=" + subs}
+		if on {
+			set = append(set, "eventDriver.oidc.enabled=true")
+		}
+		r := decode(t, "prod", mustRender(t, valueFiles("prod"), set))
+		expect := map[bool]string{true: want}[on]
+		if got := envMap(r.services["processor"].Spec.Template.Spec.Containers[0].Env)["BARRAGE_OIDC_SUBJECTS"]; got != expect {
+			t.Errorf("OIDC %v: processor BARRAGE_OIDC_SUBJECTS %q, want %q", on, got, expect)
+		}
+		found := false
+		for _, d := range r.deployments {
+			if c := d.Spec.Template.Spec.Containers[0]; len(c.Args) > 0 && c.Args[0] == "deadletter" {
+				found = true
+				if got := envMap(c.Env)["BARRAGE_OIDC_SUBJECTS"]; got != expect {
+					t.Errorf("OIDC %v: dead-letter sink BARRAGE_OIDC_SUBJECTS %q, want %q", on, got, expect)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("prod renders no dead-letter sink")
+		}
+	}
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""

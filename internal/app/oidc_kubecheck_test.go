@@ -74,6 +74,22 @@ func TestProcessorAgainstKubeAPIServer(t *testing.T) {
 	waitLog(t, logs, "sink requests need a token")
 	t.Logf("kid %s, subject %v, audience %v: issued and re-signed accepted; other audience, expired and none refused",
 		header["kid"], claims["sub"], claims["aud"])
+
+	// Naming the senders: the same issued token, from the service account it names, is
+	// accepted, and refused where only another service account may send.
+	sub, _ := claims["sub"].(string)
+	for _, tc := range []struct {
+		subjects string
+		want     int
+	}{{sub, 200}, {"system:serviceaccount:default:another-source", 401}} {
+		dir := t.TempDir()
+		a, _ := startProcessorRole(t, dir, map[string]string{
+			"BARRAGE_OIDC_AUDIENCE": env["KUBECHECK_AUDIENCE"], "BARRAGE_OIDC_JWKS_URL": env["KUBECHECK_JWKS_URL"],
+			"BARRAGE_OIDC_CA_FILE": env["KUBECHECK_CA_FILE"], "BARRAGE_OIDC_TOKEN_FILE": env["KUBECHECK_CALLER_TOKEN"],
+			"BARRAGE_OIDC_SUBJECTS": tc.subjects,
+		})
+		wantStatus(t, "issued token with BARRAGE_OIDC_SUBJECTS="+tc.subjects, postEvent(t, "http://"+a.Processor, "/", good, "kube", "named"), tc.want)
+	}
 }
 
 func unverifiedParts(t *testing.T, raw string) (map[string]string, map[string]any) {

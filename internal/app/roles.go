@@ -158,7 +158,7 @@ func (a *App) sinkAuth(o config.OIDC, h http.Handler) (http.Handler, error) {
 	}
 	log := a.log.With("part", "sinkauth")
 	v, err := sinkauth.New(sinkauth.Options{
-		Audience: o.Audience, Issuer: o.Issuer, JWKSURL: o.JWKSURL, CAFile: o.CAFile, TokenFile: o.TokenFile,
+		Audience: o.Audience, Subjects: o.Subjects, Issuer: o.Issuer, JWKSURL: o.JWKSURL, CAFile: o.CAFile, TokenFile: o.TokenFile,
 	}, log)
 	if err != nil {
 		return nil, fmt.Errorf("app: sink token check (BARRAGE_OIDC_*): %w", err)
@@ -169,7 +169,7 @@ func (a *App) sinkAuth(o config.OIDC, h http.Handler) (http.Handler, error) {
 		if n, err := v.Check(ctx); err != nil {
 			log.Error("the issuer's keys cannot be fetched yet; events get 503 until they can", "url", o.JWKSURL, "err", err)
 		} else {
-			log.Info("sink requests need a token", "audience", o.Audience, "issuer", o.Issuer, "keys", n)
+			log.Info("sink requests need a token", "audience", o.Audience, "issuer", o.Issuer, "subjects", len(o.Subjects), "keys", n)
 		}
 	}()
 	return v.Wrap(h), nil

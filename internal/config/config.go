@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,12 +124,16 @@ type Processor struct {
 
 // OIDC is how the processor checks the tokens Knative Eventing sends to its sinks.
 type OIDC struct {
-	Audience  string // BARRAGE_OIDC_AUDIENCE: set, it turns verification on
-	Issuer    string // BARRAGE_OIDC_ISSUER
-	JWKSURL   string // BARRAGE_OIDC_JWKS_URL
-	CAFile    string // BARRAGE_OIDC_CA_FILE: CA of the JWKS server
-	TokenFile string // BARRAGE_OIDC_TOKEN_FILE: bearer token for the JWKS request
+	Audience  string   // BARRAGE_OIDC_AUDIENCE: set, it turns verification on
+	Subjects  []string // BARRAGE_OIDC_SUBJECTS: the senders' service accounts; empty accepts any
+	Issuer    string   // BARRAGE_OIDC_ISSUER
+	JWKSURL   string   // BARRAGE_OIDC_JWKS_URL
+	CAFile    string   // BARRAGE_OIDC_CA_FILE: CA of the JWKS server
+	TokenFile string   // BARRAGE_OIDC_TOKEN_FILE: bearer token for the JWKS request
 }
+
+// serviceAccountSubject is the sub claim of a Kubernetes service-account token.
+var serviceAccountSubject = regexp.MustCompile(`^system:serviceaccount:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?:[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$`)
 
 // Enabled reports whether sink requests must carry a token.
 func (o OIDC) Enabled() bool { return o.Audience != "" }
@@ -316,6 +321,7 @@ func Parse(role Role, getenv func(string) string) (Config, error) {
 		StoreWriters:   p.int("BARRAGE_STORE_WRITERS", defaultStoreWriters(c.OTS), 1, 64),
 		OIDC: OIDC{
 			Audience:  p.str("BARRAGE_OIDC_AUDIENCE", ""),
+			Subjects:  p.list("BARRAGE_OIDC_SUBJECTS"),
 			Issuer:    p.urlOr("BARRAGE_OIDC_ISSUER", "https://kubernetes.default.svc"),
 			JWKSURL:   p.urlOr("BARRAGE_OIDC_JWKS_URL", "https://kubernetes.default.svc/openid/v1/jwks"),
 			CAFile:    p.str("BARRAGE_OIDC_CA_FILE", ServiceAccountCA),
@@ -425,6 +431,11 @@ func (c Config) Validate() error {
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return fmt.Errorf("config: BARRAGE_READ_TIMEOUT must be at least 100ms")
+	}
+	for _, sub := range c.Processor.OIDC.Subjects {
+		if !serviceAccountSubject.MatchString(sub) {
+			return fmt.Errorf("config: BARRAGE_OIDC_SUBJECTS: %q is not system:serviceaccount:<namespace>:<name>", sub)
+		}
 	}
 	if o := c.Processor.OIDC; o.Enabled() && c.Role == RoleDev {
 		return fmt.Errorf("config: BARRAGE_OIDC_AUDIENCE is for the processor role; in dev mode the built-in dispatcher sends no token")

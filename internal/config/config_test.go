@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,8 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"port out of range", RoleDev, map[string]string{"PORT": "70000"}, "PORT"},
 		{"metrics port on PORT", RoleHomePage, map[string]string{"KAFKA_SERVER": "k:9092", "BARRAGE_METRICS_PORT": "8080"}, "BARRAGE_METRICS_PORT"},
 		{"metrics port out of range", RoleDev, map[string]string{"BARRAGE_METRICS_PORT": "65536"}, "BARRAGE_METRICS_PORT"},
+		{"oidc subject not a service account", RoleProcessor, map[string]string{"BARRAGE_OIDC_AUDIENCE": "a", "BARRAGE_OIDC_SUBJECTS": "system:serviceaccount:barrage:ok,admin"}, "BARRAGE_OIDC_SUBJECTS"},
+		{"oidc subject with an upper-case name", RoleProcessor, map[string]string{"BARRAGE_OIDC_AUDIENCE": "a", "BARRAGE_OIDC_SUBJECTS": "system:serviceaccount:barrage:Source"}, "BARRAGE_OIDC_SUBJECTS"},
 		{"bad retry count", RoleDev, map[string]string{"BARRAGE_RETRY_COUNT": "-1"}, "BARRAGE_RETRY_COUNT"},
 		{"bad duration", RoleDev, map[string]string{"BARRAGE_RETRY_INTERVAL": "soon"}, "BARRAGE_RETRY_INTERVAL"},
 		{"bad bool", RoleDev, map[string]string{"BARRAGE_LOAD_SENDER": "maybe"}, "BARRAGE_LOAD_SENDER"},
@@ -199,8 +202,10 @@ func TestParseOIDC(t *testing.T) {
 			"BARRAGE_OIDC_AUDIENCE": "aud", "BARRAGE_OIDC_ISSUER": "https://oidc.eks.example/id/1",
 			"BARRAGE_OIDC_JWKS_URL": "https://127.0.0.1:6443/openid/v1/jwks",
 			"BARRAGE_OIDC_CA_FILE":  "/etc/ca.crt", "BARRAGE_OIDC_TOKEN_FILE": "/etc/token",
+			"BARRAGE_OIDC_SUBJECTS": "system:serviceaccount:ns:kafkasource-oidc, system:serviceaccount:ns:a.b",
 		}, want: OIDC{
-			Audience: "aud", Issuer: "https://oidc.eks.example/id/1", JWKSURL: "https://127.0.0.1:6443/openid/v1/jwks",
+			Audience: "aud", Subjects: []string{"system:serviceaccount:ns:kafkasource-oidc", "system:serviceaccount:ns:a.b"},
+			Issuer: "https://oidc.eks.example/id/1", JWKSURL: "https://127.0.0.1:6443/openid/v1/jwks",
 			CAFile: "/etc/ca.crt", TokenFile: "/etc/token",
 		}},
 	}
@@ -210,7 +215,7 @@ func TestParseOIDC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Processor.OIDC != tt.want || c.Processor.OIDC.Enabled() != (tt.want.Audience != "") {
+			if !reflect.DeepEqual(c.Processor.OIDC, tt.want) || c.Processor.OIDC.Enabled() != (tt.want.Audience != "") {
 				t.Fatalf("OIDC %+v, want %+v", c.Processor.OIDC, tt.want)
 			}
 		})

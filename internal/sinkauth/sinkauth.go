@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -21,6 +22,10 @@ import (
 // Options say which tokens to accept and where the issuer's keys are.
 type Options struct {
 	Audience string // the sink's audience, as the source's sink.audience names it
+	// Subjects, when given, are the only senders accepted, by sub claim
+	// (system:serviceaccount:<namespace>:<name>): any pod may ask for a token for any
+	// audience, so the audience alone admits every workload of the cluster.
+	Subjects []string
 	Issuer   string // the iss claim, e.g. https://kubernetes.default.svc
 	JWKSURL  string // where the keys are; the issuer's name need not resolve here
 	// CAFile is the PEM bundle the JWKS server's certificate must chain to; empty uses the
@@ -99,6 +104,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf("sinkauth: %w", err)
+	}
+	if len(v.opts.Subjects) > 0 && !slices.Contains(v.opts.Subjects, tok.Subject) {
+		return "", fmt.Errorf("sinkauth: subject %q is not an accepted sender", tok.Subject)
 	}
 	return tok.Subject, nil
 }

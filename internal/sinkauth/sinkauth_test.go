@@ -383,3 +383,43 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestSubjectsNameTheSenders: with Subjects given, a valid token for the audience is
+// accepted only from those service accounts; any pod can get one for any audience.
+func TestSubjectsNameTheSenders(t *testing.T) {
+	is := newIssuer(t)
+	clk := newClock(t0.Add(time.Minute))
+	opts := is.opts(clk)
+	opts.Subjects = []string{"system:serviceaccount:barrage:kafkasource-oidc", "system:serviceaccount:barrage:other"}
+	v, err := New(opts, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := func(sub string) string {
+		c := goodClaims()
+		c.Subject = sub
+		return sign(t, jose.RS256, is.key, "k1", c)
+	}
+	for _, tc := range []struct {
+		sub  string
+		want int
+	}{
+		{"system:serviceaccount:barrage:kafkasource-oidc", http.StatusOK},
+		{"system:serviceaccount:barrage:other", http.StatusOK},
+		{"system:serviceaccount:barrage:homepage", http.StatusUnauthorized},
+		{"system:serviceaccount:elsewhere:kafkasource-oidc", http.StatusUnauthorized},
+		{"", http.StatusUnauthorized},
+	} {
+		s := &sink{}
+		rec := post(t, v.Wrap(s), withBearer(from(tc.sub)))
+		if rec.Code != tc.want {
+			t.Errorf("sub %q: status %d, want %d: %s", tc.sub, rec.Code, tc.want, rec.Body)
+		}
+		if tc.want != http.StatusOK {
+			wantRefused(t, rec)
+			if s.calls.Load() != 0 {
+				t.Errorf("sub %q reached the handler", tc.sub)
+			}
+		}
+	}
+}
