@@ -89,7 +89,7 @@ func (s *timedSource) lastGap(room string, n int) (time.Duration, bool) {
 // room's safety poll backs off to four intervals. A row that a notice never showed, found
 // in another room, brings it back to the interval at once, and so does losing the topic.
 func TestQuietRoomsPollLessUntilANoticeIsLost(t *testing.T) {
-	const base = 300 * time.Millisecond
+	const base = 500 * time.Millisecond
 	src := &timedSource{memSource: &memSource{}, reads: map[string][]time.Time{}}
 	hub, srv := newTestHub(t, src, Options{PollInterval: base}, Hooks{})
 	hub.Following(true)
