@@ -2,6 +2,7 @@ package chartcheck
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -159,7 +160,14 @@ func TestMetricsPortReachesEveryRole(t *testing.T) {
 		{"0", map[string]string{"homepage": "8080", "processor": "8080", "dispatcher": "8082"}, false},
 	} {
 		r := decode(t, "defaults", mustRender(t, nil, append(set, "metrics.port="+tc.port)))
-		check := func(role string, annotations map[string]string, env []corev1.EnvVar) {
+		check := func(role string, annotations map[string]string, c corev1.Container) {
+			// Declared, a route or Service could reach it; the point is that none does.
+			for _, p := range c.Ports {
+				if fmt.Sprint(p.ContainerPort) == tc.want[role] && tc.env {
+					t.Errorf("metrics.port=%s: %s declares the metrics port %d", tc.port, role, p.ContainerPort)
+				}
+			}
+			env := c.Env
 			if got := annotations["prometheus.io/port"]; got != tc.want[role] {
 				t.Errorf("metrics.port=%s: %s scraped on %q, want %q", tc.port, role, got, tc.want[role])
 			}
@@ -170,13 +178,13 @@ func TestMetricsPortReachesEveryRole(t *testing.T) {
 		}
 		for _, role := range []string{"homepage", "processor"} {
 			svc := r.services[role]
-			check(role, svc.Spec.Template.Annotations, svc.Spec.Template.Spec.Containers[0].Env)
+			check(role, svc.Spec.Template.Annotations, svc.Spec.Template.Spec.Containers[0])
 		}
 		if len(r.deployments) != 1 {
 			t.Fatalf("%d Deployments, want the dispatcher's", len(r.deployments))
 		}
 		d := r.deployments[0]
-		check("dispatcher", d.Spec.Template.Annotations, d.Spec.Template.Spec.Containers[0].Env)
+		check("dispatcher", d.Spec.Template.Annotations, d.Spec.Template.Spec.Containers[0])
 	}
 	for _, port := range []string{"8080", "9090", "8012"} {
 		if _, err := render(nil, []string{"metrics.port=" + port}); err == nil || !mentions(err, "metrics.port") {

@@ -138,3 +138,20 @@ func TestQuietRoomsPollLessUntilANoticeIsLost(t *testing.T) {
 		prev = at
 	}
 }
+
+// TestJitterStaysWithinATenth: polls are spread over ±10% of their wait, never outside it,
+// and not all at one point.
+func TestJitterStaysWithinATenth(t *testing.T) {
+	const d = 5 * time.Second
+	seen := map[time.Duration]bool{}
+	for range 1000 {
+		j := jitter(d)
+		if j < d-d/10 || j > d+d/10 {
+			t.Fatalf("jitter(%v) = %v, outside ±10%%", d, j)
+		}
+		seen[j] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("1,000 waits took only %d values", len(seen))
+	}
+}
