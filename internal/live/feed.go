@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,8 +27,10 @@ type feed struct {
 	watching  atomic.Int64                 // viewers, readable without the lock
 	wake      chan struct{}
 	notices   chan []store.Record
-	removed   chan []string // ids an operator deleted, to show no one from now on
-	overflow  atomic.Bool   // a notice found the queue full: read the store once it settles
+	removed   chan struct{} // toRemove has ids an operator deleted, to show no one from now on
+	removeMu  sync.Mutex
+	toRemove  []string    // guarded by removeMu
+	overflow  atomic.Bool // a notice found the queue full: read the store once it settles
 	stop      chan struct{}
 	linger    *time.Timer // guarded by Hub.mu
 	accepted  atomic.Int64
@@ -64,6 +67,7 @@ func (h *Hub) shardsOf(f *feed) []*shard {
 type turns struct {
 	pending []store.Record // read but not yet published to every shard, by cursor
 	ahead   []early        // shown from notices above the settled cursor, by cursor
+	held    []early        // announced but not shown, past what a position holds: by cursor, no record
 	next    int            // whose turn it is
 	idle    int            // turns in a row with nothing to publish
 	last    time.Time
@@ -155,8 +159,8 @@ func (h *Hub) run(f *feed) {
 				continue
 			}
 			start(true, "notice")
-		case ids := <-f.removed:
-			t.drop(ids)
+		case <-f.removed:
+			h.remove(f, &t)
 		case <-stats.C:
 			h.queueStats(f, t.active)
 		case <-beat.C:
@@ -194,6 +198,9 @@ func (h *Hub) showEarly(f *feed, t *turns, recs []store.Record) (took, held bool
 		case r.Cursor <= settled || found: // a repeat, or late: the store has it shown
 		case len(t.ahead) >= stream.MaxAhead:
 			held = true
+			if j, dup := slices.BinarySearchFunc(t.held, r.Cursor, byCursor); !dup && len(t.held) < maxHeld {
+				t.held = slices.Insert(t.held, j, early{rec: store.Record{Cursor: r.Cursor}, at: now})
+			}
 		default:
 			t.ahead = slices.Insert(t.ahead, i, early{rec: r, at: now})
 			shown = append(shown, r)
@@ -202,11 +209,14 @@ func (h *Hub) showEarly(f *feed, t *turns, recs []store.Record) (took, held bool
 	if len(shown) == 0 {
 		return false, held
 	}
-	took = true
 	h.traceResult(f.room, shown)
 	f.delivered.Add(int64(len(shown)))
-	return took, held
+	return true, held
 }
+
+// maxHeld bounds what a feed remembers of rows a notice announced but it could not show
+// early; past it, such a row counts as lost when a read finds it.
+const maxHeld = 1024
 
 func byCursor(e early, c store.Cursor) int { return strings.Compare(string(e.rec.Cursor), string(c)) }
 
@@ -332,19 +342,25 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 		if len(recs) == 0 {
 			return false
 		}
-		var unnoticed []store.Record
+		var fresh []store.Record // not shown early: shown now
+		lost := 0
 		for _, r := range recs {
 			if i, found := slices.BinarySearchFunc(t.ahead, r.Cursor, byCursor); found {
 				t.ahead = slices.Delete(t.ahead, i, i+1)
+				continue
+			}
+			fresh = append(fresh, r)
+			if i, found := slices.BinarySearchFunc(t.held, r.Cursor, byCursor); found {
+				t.held = slices.Delete(t.held, i, i+1)
 			} else {
-				unnoticed = append(unnoticed, r)
+				lost++
 			}
 		}
-		h.traceResult(f.room, unnoticed)
-		if len(unnoticed) > 0 {
+		h.traceResult(f.room, fresh)
+		if lost > 0 {
 			h.pace.wake()
 			if h.hooks.Unnoticed != nil {
-				h.hooks.Unnoticed(f.room, len(unnoticed))
+				h.hooks.Unnoticed(f.room, lost)
 			}
 		}
 		t.pending = append(t.pending, recs...)
@@ -353,7 +369,9 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 		// Shown early but passed without being found: the row moved, or was never there.
 		n := sort.Search(len(t.ahead), func(i int) bool { return t.ahead[i].rec.Cursor > settled })
 		t.ahead = t.ahead[n:]
-		f.delivered.Add(int64(len(unnoticed)))
+		n = sort.Search(len(t.held), func(i int) bool { return t.held[i].rec.Cursor > settled })
+		t.held = t.held[n:]
+		f.delivered.Add(int64(len(fresh)))
 		got += len(recs)
 		if len(recs) < h.opts.BatchLimit {
 			return false
@@ -362,18 +380,22 @@ func (h *Hub) readNew(f *feed, t *turns) bool {
 	return true
 }
 
-// rearm schedules the next read while records shown early wait to settle, and gives up on
-// those that waited too long.
+// rearm schedules the next read while rows announced by notices, shown early or held,
+// wait to settle, and gives up on those that waited too long.
 func (h *Hub) rearm(t *turns) {
 	now := time.Now()
-	t.ahead = slices.DeleteFunc(t.ahead, func(e early) bool { return now.Sub(e.at) > aheadTTL })
-	if len(t.ahead) == 0 {
+	stale := func(e early) bool { return now.Sub(e.at) > aheadTTL }
+	t.ahead = slices.DeleteFunc(t.ahead, stale)
+	t.held = slices.DeleteFunc(t.held, stale)
+	if len(t.ahead) == 0 && len(t.held) == 0 {
 		return
 	}
-	oldest := t.ahead[0].at
-	for _, e := range t.ahead {
-		if e.at.Before(oldest) {
-			oldest = e.at
+	var oldest time.Time
+	for _, list := range [][]early{t.ahead, t.held} {
+		for _, e := range list {
+			if oldest.IsZero() || e.at.Before(oldest) {
+				oldest = e.at
+			}
 		}
 	}
 	t.arm(max(time.Until(oldest.Add(h.opts.SettleDelay+settleMargin)), settleRetry))

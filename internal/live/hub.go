@@ -209,7 +209,7 @@ func (h *Hub) join(ctx context.Context, room string) (*feed, *shard, error) {
 			return nil, nil, ErrTooManyRooms
 		}
 		f = &feed{room: room, wake: make(chan struct{}, 1), stop: make(chan struct{}), notices: make(chan []store.Record, noticeQueue),
-			removed: make(chan []string, 16)}
+			removed: make(chan struct{}, 1)}
 		f.read.Store(&head)
 		h.feeds[room] = f
 		go h.run(f)

@@ -2,10 +2,13 @@ package live
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/barrage-live/barrage/internal/live/stream"
 	"github.com/barrage-live/barrage/internal/store"
 )
 
@@ -153,5 +156,28 @@ func TestJitterStaysWithinATenth(t *testing.T) {
 	}
 	if len(seen) < 100 {
 		t.Fatalf("1,000 waits took only %d values", len(seen))
+	}
+}
+
+// TestHeldRowsAreNotLost: a notice with more rows than a position holds shows what it can
+// early; the rest are shown when the store settles them, and are not counted as lost,
+// which would keep every room of the instance from backing off.
+func TestHeldRowsAreNotLost(t *testing.T) {
+	src := &memSource{}
+	var lost atomic.Int64
+	hub, srv := newTestHub(t, src, Options{PollInterval: time.Hour, SettleDelay: 100 * time.Millisecond},
+		Hooks{Unnoticed: func(_ string, n int) { lost.Add(int64(n)) }})
+	v := watch(t, srv.URL+"/r", "")
+	waitFor(t, "the feed", func() bool { return hub.Rooms() == 1 })
+	const n = stream.MaxAhead + 8
+	ids := src.add("r", n)
+	src.mu.Lock()
+	hub.Notice("r", slices.Clone(src.rows[len(src.rows)-n:]))
+	src.mu.Unlock()
+	waitFor(t, "every row", func() bool { got, _ := v.snapshot(); return len(got) >= n })
+	got, _ := v.snapshot()
+	exactlyOnce(t, got, ids)
+	if l := lost.Load(); l != 0 {
+		t.Fatalf("%d rows a notice announced were counted as lost", l)
 	}
 }

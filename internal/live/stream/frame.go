@@ -111,9 +111,6 @@ func idLine(b []byte, pos Position) []byte {
 	return append(pos.appendID(append(b, "id: "...)), '\n')
 }
 
-// Cursor is the settled cursor a batch leaves its group at, empty for other frames.
-func (f *Frame) Cursor() store.Cursor { return f.pos.Cursor }
-
 var (
 	eventBarrage = []byte("barrage")
 	eventGap     = []byte("gap")

@@ -28,13 +28,6 @@ func (g *Group) Cursor() store.Cursor {
 	return g.pos.Cursor
 }
 
-// Position is what every viewer of the group has been given.
-func (g *Group) Position() Position {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.pos
-}
-
 // State is the group's position and the records of what it holds ahead.
 func (g *Group) State() (Position, []store.Record) {
 	g.mu.Lock()
