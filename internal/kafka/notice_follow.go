@@ -25,17 +25,23 @@ type FollowHooks struct {
 // what it misses meanwhile.
 func FollowNotices(ctx context.Context, brokers []string, topic string, cfg *sarama.Config, log *slog.Logger, hooks FollowHooks, fn func(Notice)) {
 	c := *cfg
-	c.Consumer.Return.Errors = false
+	// A partition consumer retries a lost broker for ever by itself; its errors are how
+	// the follower learns the topic is gone, and says so, while it retries.
+	c.Consumer.Return.Errors = true
 	c.Consumer.Offsets.Initial = sarama.OffsetNewest
 	c.Consumer.MaxWaitTime = 100 * time.Millisecond // a notice is worth its speed, and the fetch is cheap
-	backoff := 500 * time.Millisecond
+	const firstBackoff = 500 * time.Millisecond
+	backoff := firstBackoff
 	for ctx.Err() == nil {
-		err := follow(ctx, brokers, topic, &c, hooks, fn)
+		wasUp, err := follow(ctx, brokers, topic, &c, hooks, fn)
 		if hooks.Up != nil {
 			hooks.Up(false)
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		if wasUp {
+			backoff = firstBackoff
 		}
 		log.Warn("notice topic unavailable; feeds rely on their safety poll until it is back", "topic", topic, "err", err, "retry", backoff)
 		select {
@@ -47,20 +53,21 @@ func FollowNotices(ctx context.Context, brokers []string, topic string, cfg *sar
 	}
 }
 
-// follow reads every partition until ctx ends or one of them stops.
-func follow(ctx context.Context, brokers []string, topic string, cfg *sarama.Config, hooks FollowHooks, fn func(Notice)) error {
+// follow reads every partition until ctx ends or one of them stops or fails; it says
+// whether it read them all for a while.
+func follow(ctx context.Context, brokers []string, topic string, cfg *sarama.Config, hooks FollowHooks, fn func(Notice)) (bool, error) {
 	client, err := sarama.NewClient(brokers, cfg)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() { _ = client.Close() }()
 	parts, err := client.Partitions(topic)
 	if err != nil {
-		return err
+		return false, err
 	}
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() { _ = consumer.Close() }()
 	var pcs []sarama.PartitionConsumer
@@ -70,7 +77,7 @@ func follow(ctx context.Context, brokers []string, topic string, cfg *sarama.Con
 			for _, o := range pcs {
 				o.AsyncClose()
 			}
-			return err
+			return false, err
 		}
 		pcs = append(pcs, pc)
 	}
@@ -79,7 +86,7 @@ func follow(ctx context.Context, brokers []string, topic string, cfg *sarama.Con
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stopped := make(chan int32, len(pcs))
+	stopped := make(chan error, len(pcs))
 	var wg sync.WaitGroup
 	for _, pc := range pcs {
 		wg.Go(func() {
@@ -88,9 +95,14 @@ func follow(ctx context.Context, brokers []string, topic string, cfg *sarama.Con
 				select {
 				case <-ctx.Done():
 					return
+				case e, ok := <-pc.Errors():
+					if ok {
+						stopped <- e
+						return
+					}
 				case m, ok := <-pc.Messages():
 					if !ok {
-						stopped <- 0
+						stopped <- fmt.Errorf("kafka: a partition of %s stopped", topic)
 						return
 					}
 					var n Notice
@@ -111,10 +123,9 @@ func follow(ctx context.Context, brokers []string, topic string, cfg *sarama.Con
 	err = nil
 	select {
 	case <-ctx.Done():
-	case <-stopped:
-		err = fmt.Errorf("kafka: a partition of %s stopped", topic)
+	case err = <-stopped:
 	}
 	cancel()
 	wg.Wait()
-	return err
+	return true, err
 }

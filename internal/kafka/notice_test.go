@@ -124,3 +124,34 @@ func waitTrue(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestFollowerSaysWhenTheTopicIsLost: a follower that was reading says it no longer is
+// once its broker goes away, so the feeds poll at their interval meanwhile.
+func TestFollowerSaysWhenTheTopicIsLost(t *testing.T) {
+	b, err := StartBroker(BrokerOptions{Addr: "127.0.0.1:0", Partitions: 2, Topics: []string{"barrage-stored"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := NewConfig(config.Kafka{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var up, down atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		FollowNotices(ctx, []string{b.Addr()}, "barrage-stored", cfg, slog.New(slog.DiscardHandler),
+			FollowHooks{Up: func(ok bool) {
+				if ok {
+					up.Add(1)
+				} else {
+					down.Add(1)
+				}
+			}}, func(Notice) {})
+	}()
+	defer func() { cancel(); <-done }()
+	waitTrue(t, "the follower to read the topic", func() bool { return up.Load() == 1 })
+	b.Close()
+	waitTrue(t, "the follower to say the topic is lost", func() bool { return down.Load() >= 1 })
+}
