@@ -4,18 +4,16 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/barrage-live/barrage/internal/moderation"
 )
 
-// slowMode remembers when each client last sent to each room with slow mode on. It holds
-// at most max entries: past that, entries older than the longest slow mode go, and if
-// none are, the map is cleared, which lets a few sends through early rather than refusing
-// everyone.
+// slowMode remembers, for each client who sent to a room with slow mode on, when it may
+// send there again. It holds at most max entries: past that, the entries whose wait is
+// over go, and if none is, a new client is refused until one is, so a stranger with many
+// addresses cannot flush the table to let everyone send early.
 type slowMode struct {
-	mu   sync.Mutex
-	last map[slowKey]time.Time
-	max  int
+	mu    sync.Mutex
+	until map[slowKey]time.Time
+	max   int
 }
 
 type slowKey struct {
@@ -27,7 +25,7 @@ func newSlowMode(max int) *slowMode {
 	if max <= 0 {
 		max = 50000
 	}
-	return &slowMode{last: map[slowKey]time.Time{}, max: max}
+	return &slowMode{until: map[slowKey]time.Time{}, max: max}
 }
 
 // take reports how long client must still wait to send to room under interval; when it
@@ -36,28 +34,28 @@ func (s *slowMode) take(room string, client netip.Prefix, interval time.Duration
 	k := slowKey{room, client}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	prev, had := s.last[k]
-	if had && now.Sub(prev) < interval {
-		return interval - now.Sub(prev), nil
+	prev, had := s.until[k]
+	if had && now.Before(prev) {
+		return prev.Sub(now), nil
 	}
-	if !had && len(s.last) >= s.max {
-		for key, at := range s.last {
-			if now.Sub(at) > moderation.MaxSlowMode {
-				delete(s.last, key)
+	if !had && len(s.until) >= s.max {
+		for key, until := range s.until {
+			if !now.Before(until) {
+				delete(s.until, key)
 			}
 		}
-		if len(s.last) >= s.max {
-			clear(s.last)
+		if len(s.until) >= s.max {
+			return interval, nil
 		}
 	}
-	s.last[k] = now
+	s.until[k] = now.Add(interval)
 	return 0, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if had {
-			s.last[k] = prev
+			s.until[k] = prev
 		} else {
-			delete(s.last, k)
+			delete(s.until, k)
 		}
 	}
 }
