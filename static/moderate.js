@@ -29,6 +29,9 @@ export function wireModeration(section, room, history) {
     if (json) headers['Content-Type'] = 'application/json';
     const res = await fetch(base + path, { method, headers, body: json ? JSON.stringify(json) : undefined });
     if (res.status === 401) {
+      // A refused token is not tried again on the next load, which would spend the
+      // address's tries toward the wrong-token lockout.
+      keepToken('');
       body.hidden = true;
       tokenForm.hidden = false;
       controls(false);

@@ -84,15 +84,14 @@ type App struct {
 	// Metrics is where /metrics is served when BARRAGE_METRICS_PORT sets it apart.
 	Metrics string
 
-	log          *slog.Logger
-	readTimeout  time.Duration
-	metrics      *telemetry.Metrics
-	metricsApart bool // /metrics has a port of its own, and the roles' ports leave it out
-	tracing      *telemetry.Tracing
-	mu           sync.Mutex
-	stops        [phaseCount][]stopStep // run phase by phase on shutdown
-	stopped      []string               // the steps Shutdown ran, in order
-	draining     bool
+	log         *slog.Logger
+	readTimeout time.Duration
+	metrics     *telemetry.Metrics
+	tracing     *telemetry.Tracing
+	mu          sync.Mutex
+	stops       [phaseCount][]stopStep // run phase by phase on shutdown
+	stopped     []string               // the steps Shutdown ran, in order
+	draining    bool
 }
 
 // Start starts cfg.Role and returns once it serves.
@@ -177,7 +176,7 @@ func (a *App) serve(name, host string, port int, h http.Handler, ready func(cont
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	if !a.metricsApart {
+	if a.Metrics == "" { // else it has a port of its own, and the roles' ports leave it out
 		mux.Handle("GET /metrics", a.metrics.Handler())
 	}
 	if h != nil {
@@ -192,7 +191,6 @@ func (a *App) serve(name, host string, port int, h http.Handler, ready func(cont
 func (a *App) serveMetrics(host string, port int) (string, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
-	a.metricsApart = true
 	return a.listen("metrics", host, port, "BARRAGE_METRICS_PORT", mux, phaseFlushTraces)
 }
 
